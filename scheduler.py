@@ -1,0 +1,104 @@
+"""drawwatch's composition root: the ``drawwatch`` command and its subcommands.
+
+Each package owns its commands (``store.cli``, ``scraper.cli``, ...); this module only
+loads the config once, sets up logging, and turns library errors into exit codes.
+Query commands never import Scrapy.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from functools import cached_property
+
+import click
+
+from store.config import ENV_VAR, ConfigError, Settings, load_config
+
+log = logging.getLogger("drawwatch")
+
+EXIT_CONFIG = 2
+
+
+class App:
+    """What a command needs, built on first use from the one loaded config."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_config(self.config_path)
+
+    @cached_property
+    def engine(self):
+        from store.db import make_engine
+
+        return make_engine(self.settings.database.url)
+
+    def session(self):
+        from store.db import session
+
+        return session(self.engine)
+
+    def matcher(self):
+        """The notifier's in-transaction matcher, or None before it exists."""
+        try:
+            from notifier.match import enqueue_matches
+        except ImportError:
+            return None
+        return enqueue_matches
+
+
+def setup_logging(level: str) -> None:
+    from notifier.secrets import SecretMaskingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretMaskingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Scrapy and Twisted are chatty at INFO; their warnings still show.
+    for noisy in ("scrapy", "twisted", "apprise", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+class DrawwatchGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"config error: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG)
+
+
+@click.group(cls=DrawwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", envvar=ENV_VAR, type=click.Path(dir_okay=False),
+              help=f"Config file (default: ${ENV_VAR}, else ./config.toml, else built-in defaults).")
+@click.pass_context
+def main(ctx, config_path):
+    """Watch Canadian immigration draws and alert the subscribers they fit."""
+    app = App(config_path)
+    ctx.obj = app
+    # Validate the config before any command writes anything.
+    setup_logging(app.settings.logging.level)
+
+
+def _register() -> None:
+    from scraper.cli import COMMANDS as scraper_commands
+    from store.cli import COMMANDS as store_commands
+
+    for command in (*store_commands, *scraper_commands):
+        main.add_command(command)
+    try:
+        from notifier.cli import COMMANDS as notifier_commands
+    except ImportError:
+        notifier_commands = ()
+    for command in notifier_commands:
+        main.add_command(command)
+
+
+_register()
+
+if __name__ == "__main__":
+    main()

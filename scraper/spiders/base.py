@@ -1,0 +1,72 @@
+"""What every drawwatch spider shares: fetch a list of pages, politely and conditionally.
+
+A spider only fetches. Each response becomes a ``FetchedPage`` item; parsing, the
+store and change detection happen after the crawl (scraper.crawl), so one crawl of a
+multi-page source is judged as a whole.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import scrapy
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+
+@dataclass
+class FetchedPage:
+    url: str
+    status: int               # 200, 304 (unchanged), 404 (for an optional page: absent)
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class PageSpider(scrapy.Spider):
+    """Fetches ``urls``; ``validators`` {url: (etag, last_modified)} make the GETs conditional.
+
+    ``optional`` URLs may answer 404 without failing the crawl (a new year's page
+    that does not exist yet). Every other failure is collected in ``failures``.
+    """
+
+    name = "page"
+
+    def __init__(self, urls: Iterable[str] = (), validators: dict[str, tuple[str | None, str | None]] | None = None,
+                 optional: Iterable[str] = (), **kwargs: Any):
+        super().__init__(**kwargs)
+        self.urls = list(urls)
+        self.validators = validators or {}
+        self.optional = set(optional)
+        self.failures: list[str] = []
+
+    async def start(self):
+        for url in self.urls:
+            headers = {}
+            etag, last_modified = self.validators.get(url, (None, None))
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+            allowed = [304, 404] if url in self.optional else [304]
+            yield scrapy.Request(url, headers=headers, callback=self.parse, errback=self.failed,
+                                 dont_filter=True, meta={"handle_httpstatus_list": allowed},
+                                 cb_kwargs={"requested": url})
+
+    def parse(self, response, requested: str):
+        header = response.headers.get
+        yield FetchedPage(
+            url=requested,
+            status=response.status,
+            body=response.body if response.status == 200 else b"",
+            etag=(header("ETag") or b"").decode("latin-1") or None,
+            last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
+        )
+
+    def failed(self, failure: Failure):
+        request = failure.request if hasattr(failure, "request") else None
+        url = request.url if request is not None else "?"
+        if failure.check(HttpError):
+            self.failures.append(f"{url}: HTTP {failure.value.response.status}")
+        else:
+            self.failures.append(f"{url}: {failure.type.__name__}: {failure.getErrorMessage()}")

@@ -1,0 +1,129 @@
+"""Query commands over the local history: ``draws`` and ``notices``. No Scrapy here."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from store.output import FORMATS, render
+
+DRAW_COLUMNS = ("source", "key", "date", "program", "category_version", "invitations", "score_min",
+                "score_max", "title")
+
+
+SHOW_ORDER = ("source", "key", "title", "date", "round_time", "tiebreak_time", "program", "category_version",
+              "programs_covered", "selection_kind", "invitations", "score_system", "score_min", "score_max",
+              "window_start", "window_end", "region", "noc_version", "noc_codes", "announcement", "url",
+              "flags", "extra", "first_seen", "last_seen", "updated")
+
+
+def format_option(f):
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                        help="Output format; JSON keys are the model's field names.")(f)
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _noc_codes(values: tuple[str, ...]) -> list[str]:
+    """User NOC codes (2016 or 2021) as the NOC 2021 codes draws are indexed by."""
+    from store.reference.noc import NocError, as_2021, normalize_code
+
+    codes: set[str] = set()
+    for value in values:
+        try:
+            code, _version = normalize_code(value)
+            codes |= as_2021(code)
+        except NocError as exc:
+            raise click.BadParameter(str(exc), param_hint="--noc") from None
+    return sorted(codes)
+
+
+@click.group("draws", invoke_without_command=True)
+@click.option("--source", help="express_entry, oinp, ...")
+@click.option("--category", help="Program / category / stream slug (cec, stem, french, hcp, ...).")
+@click.option("--since", callback=_date, help="On or after this date (YYYY-MM-DD).")
+@click.option("--until", callback=_date, help="On or before this date (YYYY-MM-DD).")
+@click.option("--min-crs", type=int, help="Lowest score at least this.")
+@click.option("--max-crs", type=int, help="Lowest score at most this.")
+@click.option("--noc", multiple=True, help="Draws targeting this NOC (2021 or 2016 code); repeatable.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many draws.")
+@format_option
+@click.pass_context
+def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, noc, limit, fmt):
+    """List draws, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from store import queries
+
+    codes = _noc_codes(noc) if noc else []
+    with ctx.obj.session() as session:
+        rows = queries.draws(session, source=source, category=category, since=since, until=until,
+                             min_score=min_crs, max_score=max_crs, noc2021=codes, limit=limit)
+        click.echo(render([r.model_dump() for r in rows], fmt, DRAW_COLUMNS))
+
+
+@draws_cmd.command("show")
+@click.argument("key")
+@click.option("--source", help="Needed only when several sources use the same key.")
+@format_option
+@click.pass_context
+def show_cmd(ctx, key, source, fmt):
+    """Show one draw with its targeted occupations and its revisions."""
+    from store import queries
+
+    with ctx.obj.session() as session:
+        found = queries.find_draw(session, key, source)
+        if not found:
+            raise click.ClickException(f"no draw with key {key!r}" + (f" in {source}" if source else ""))
+        if len(found) > 1:
+            raise click.ClickException(f"key {key!r} exists in {', '.join(d.source for d in found)}: add --source")
+        draw = found[0]
+        detail = draw.model_dump()
+        detail["nocs_2021"] = [{"noc2021": n.noc2021, "via": n.via} for n in queries.draw_nocs(session, draw.id)]
+        detail["revisions"] = [r.model_dump() for r in queries.revisions(session, draw.id)]
+    if fmt != "table":
+        click.echo(render([detail], fmt))
+        return
+    for name in SHOW_ORDER:
+        value = detail.get(name)
+        if value not in (None, "", [], {}):
+            click.echo(f"{name:>17}: {value}")
+    if detail["nocs_2021"]:
+        click.echo(f"{'nocs_2021':>17}: " + " ".join(f"{n['noc2021']}({n['via']})" for n in detail["nocs_2021"]))
+    click.echo(f"{'text':>17}: {detail['text']}")
+    click.echo(f"\nrevisions: {len(detail['revisions'])}")
+    for rev in detail["revisions"]:
+        click.echo(f"  {rev['changed_at']:%Y-%m-%d %H:%M:%S} (crawl {rev['crawl_run_id']})")
+        for name, (old, new) in rev["changes"].items():
+            click.echo(f"    {name}: {old!r} -> {new!r}")
+
+
+@click.command("notices")
+@click.option("--source")
+@click.option("--limit", type=click.IntRange(min=1))
+@format_option
+@click.pass_context
+def notices_cmd(ctx, source, limit, fmt):
+    """List program news that is not a draw (closures, pauses, allocations)."""
+    from sqlmodel import col, select
+
+    from store.models import Notice
+
+    query = select(Notice).order_by(col(Notice.date).desc(), col(Notice.id).desc())
+    if source:
+        query = query.where(Notice.source == source)
+    if limit:
+        query = query.limit(limit)
+    with ctx.obj.session() as session:
+        rows = [n.model_dump() for n in session.exec(query)]
+    click.echo(render(rows, fmt, ("source", "date", "title", "url")))
+
+
+COMMANDS = (draws_cmd, notices_cmd)

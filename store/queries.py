@@ -1,0 +1,79 @@
+"""Read-side functions the CLI and the notifier share; each takes a Session."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Sequence
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from store.models import CrawlRun, Draw, DrawNoc, DrawRevision
+
+
+def draws(
+    session: Session,
+    *,
+    source: str | None = None,
+    category: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    min_score: int | None = None,
+    max_score: int | None = None,
+    noc2021: Sequence[str] = (),
+    limit: int | None = None,
+) -> list[Draw]:
+    """Draws newest first. ``noc2021`` matches draws targeting any of those codes."""
+    query = select(Draw)
+    if source:
+        query = query.where(Draw.source == source)
+    if category:
+        query = query.where(Draw.program == category)
+    if since:
+        query = query.where(Draw.date >= since)
+    if until:
+        query = query.where(Draw.date <= until)
+    if min_score is not None:
+        query = query.where(Draw.score_min >= min_score)
+    if max_score is not None:
+        query = query.where(Draw.score_min <= max_score)
+    if noc2021:
+        targeted = select(DrawNoc.draw_id).where(col(DrawNoc.noc2021).in_(list(noc2021)))
+        query = query.where(col(Draw.id).in_(targeted))
+    # Keys sort as text ("91a"), so order by date then first-seen for a stable newest-first.
+    query = query.order_by(col(Draw.date).desc(), col(Draw.round_time).desc(), col(Draw.id).desc())
+    if limit:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def find_draw(session: Session, key: str, source: str | None = None) -> list[Draw]:
+    """Draws whose key is ``key`` (several sources may share a key unless ``source`` is given)."""
+    query = select(Draw).where(Draw.key == key)
+    if source:
+        query = query.where(Draw.source == source)
+    return list(session.exec(query))
+
+
+def revisions(session: Session, draw_id: int) -> list[DrawRevision]:
+    return list(session.exec(select(DrawRevision).where(DrawRevision.draw_id == draw_id)
+                             .order_by(col(DrawRevision.changed_at))))
+
+
+def draw_nocs(session: Session, draw_id: int) -> list[DrawNoc]:
+    return list(session.exec(select(DrawNoc).where(DrawNoc.draw_id == draw_id).order_by(col(DrawNoc.noc2021))))
+
+
+def noc_draw_counts(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, Draw | None]]:
+    """{noc2021: (number of draws targeting it, the latest such draw)}."""
+    out: dict[str, tuple[int, Draw | None]] = {}
+    for code in codes:
+        n = session.exec(select(func.count()).select_from(DrawNoc).where(DrawNoc.noc2021 == code)).one()
+        latest = session.exec(select(Draw).join(DrawNoc, DrawNoc.draw_id == Draw.id).where(DrawNoc.noc2021 == code)
+                              .order_by(col(Draw.date).desc()).limit(1)).first()
+        out[code] = (n, latest)
+    return out
+
+
+def last_runs(session: Session, source: str, limit: int = 20) -> list[CrawlRun]:
+    return list(session.exec(select(CrawlRun).where(CrawlRun.source == source)
+                             .order_by(col(CrawlRun.id).desc()).limit(limit)))

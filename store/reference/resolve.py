@@ -1,0 +1,31 @@
+"""Which NOC 2021 unit groups a draw targets, in one vocabulary, for queries and matching."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from store.reference.ee_categories import category_nocs
+from store.reference.noc import as_2021
+
+
+class _DrawLike(Protocol):
+    source: str
+    program: str | None
+    category_version: str | None
+    noc_codes: list[str]
+    noc_version: str | None
+
+
+def draw_nocs(draw: _DrawLike) -> dict[str, str]:
+    """{noc2021: via}: "published" (as printed), "crosswalk" (a 2016 code mapped) or
+    "category" (on the Express Entry category list of the draw's version)."""
+    found: dict[str, str] = {}
+    for code in draw.noc_codes or []:
+        if len(code) == 5:
+            found[code] = "published"
+        else:
+            for mapped in as_2021(code):
+                found.setdefault(mapped, "crosswalk")
+    if draw.source == "express_entry" and draw.program and draw.category_version:
+        for code in category_nocs(draw.program, draw.category_version) or ():
+            found.setdefault(code, "category")
+    return found

@@ -1,0 +1,93 @@
+"""Real servers on 127.0.0.1 for tests and benchmarks: a static HTTP site with
+ETag / Last-Modified, whose pages a test can swap, break or block while it runs."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Page:
+    body: bytes
+    content_type: str = "application/json"
+    status: int = 200
+    delay: float = 0.0  # seconds before answering (timeouts)
+    last_modified: float = field(default_factory=time.time)
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+
+
+class Site:
+    """Paths -> pages; every request is logged as (path, status, request headers)."""
+
+    def __init__(self):
+        self.pages: dict[str, Page] = {}
+        self.requests: list[tuple[str, int, dict[str, str]]] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    def put(self, path: str, body: bytes, content_type: str = "application/json", status: int = 200,
+            delay: float = 0.0) -> None:
+        self.pages[path] = Page(body, content_type, status, delay)
+
+    def url(self, path: str) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{path}"
+
+    def hits(self, path: str) -> list[tuple[int, dict[str, str]]]:
+        return [(status, headers) for p, status, headers in self.requests if p == path]
+
+    def start(self) -> "Site":
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                path = self.path.split("?", 1)[0]
+                page = site.pages.get(path)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if page is None:
+                    status = 404
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                else:
+                    if page.delay:
+                        time.sleep(page.delay)
+                    last_modified = formatdate(page.last_modified, usegmt=True)
+                    if page.status == 200 and headers.get("if-none-match") == page.etag:
+                        status = 304
+                        self.send_response(304)
+                        self.send_header("ETag", page.etag)
+                        self.end_headers()
+                    else:
+                        status = page.status
+                        self.send_response(page.status)
+                        self.send_header("Content-Type", page.content_type)
+                        self.send_header("Content-Length", str(len(page.body)))
+                        if page.status == 200:
+                            self.send_header("ETag", page.etag)
+                            self.send_header("Last-Modified", last_modified)
+                        self.end_headers()
+                        try:
+                            self.wfile.write(page.body)
+                        except (BrokenPipeError, ConnectionResetError):
+                            pass
+                site.requests.append((path, status, headers))
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
