@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from store.reference.ee_categories import category_nocs
-from store.reference.noc import as_2021
+from store.reference.noc import NocError, as_2021
 
 
 class _DrawLike(Protocol):
@@ -23,7 +23,13 @@ def draw_nocs(draw: _DrawLike) -> dict[str, str]:
         if len(code) == 5:
             found[code] = "published"
         else:
-            for mapped in as_2021(code):
+            try:
+                mapped_codes = as_2021(code)
+            except NocError:
+                # A code the official correspondence doesn't know (a typo on the page):
+                # it stays in noc_codes as published; there is nothing to map it to.
+                continue
+            for mapped in mapped_codes:
                 found.setdefault(mapped, "crosswalk")
     if draw.source == "express_entry" and draw.program and draw.category_version:
         for code in category_nocs(draw.program, draw.category_version) or ():
