@@ -126,4 +126,46 @@ def notices_cmd(ctx, source, limit, fmt):
     click.echo(render(rows, fmt, ("source", "date", "title", "url")))
 
 
-COMMANDS = (draws_cmd, notices_cmd)
+
+@click.command("noc")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@format_option
+@click.pass_context
+def noc_cmd(ctx, query, limit, fmt):
+    """Find occupations by NOC code (2016 or 2021) or words ("software engineer")."""
+    from store import queries
+    from store.reference.ee_categories import categories_for_noc
+    from store.reference.noc import NocError, as_2021, lookup, normalize_code, search, to_2016
+
+    text = " ".join(query).strip()
+    if text.isdigit():
+        try:
+            code, _version = normalize_code(text)
+        except NocError as exc:
+            raise click.BadParameter(str(exc), param_hint="QUERY") from None
+        units = [lookup(code)]
+    else:
+        units = search(text, limit=limit)
+    if not units:
+        raise click.ClickException(f"no NOC unit group matches {text!r}")
+    rows = []
+    with ctx.obj.session() as session:
+        for unit in units:
+            codes21 = sorted(as_2021(unit.code))
+            n_draws, latest = queries.targeting(session, codes21)
+            rows.append({
+                "code": unit.code,
+                "version": unit.version,
+                "title": unit.title,
+                "equivalents": sorted(to_2016(unit.code)) if unit.version == "2021" else codes21,
+                "ee_categories": sorted({f"{c.slug} {c.version_label}" for code in codes21
+                                         for c in categories_for_noc(code)}),
+                "draws": n_draws,
+                "latest_draw": f"{latest.source} {latest.key} {latest.date}" if latest else None,
+            })
+    click.echo(render(rows, fmt, ("code", "version", "title", "equivalents", "ee_categories", "draws",
+                                  "latest_draw")))
+
+
+COMMANDS = (draws_cmd, notices_cmd, noc_cmd)

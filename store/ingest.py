@@ -135,13 +135,6 @@ def _save_pages(session: Session, source: str, pages: Iterable[PageFetch]) -> No
         session.add(state)
 
 
-def _set_nocs(session: Session, draw: Draw, replace: bool) -> None:
-    if replace:
-        session.exec(delete(DrawNoc).where(DrawNoc.draw_id == draw.id))
-    for code, via in sorted(draw_nocs(draw).items()):
-        session.add(DrawNoc(draw_id=draw.id, noc2021=code, via=via))
-
-
 def _upsert_notices(session: Session, source: str, result: ParseResult, report: IngestReport) -> None:
     existing = {n.key: n for n in session.exec(select(Notice).where(Notice.source == source))}
     for rec in result.notices:
@@ -191,32 +184,46 @@ def ingest(
         session.flush()
         report = IngestReport(run=run)
 
-        existing = {d.key: d for d in session.exec(select(Draw).where(Draw.source == source))}
+        # Only keys and hashes are read up front: a re-crawl of an unchanged source then
+        # never loads a full row.
+        stored = {key: (draw_id, digest) for key, draw_id, digest in session.exec(
+            select(Draw.key, Draw.id, Draw.content_hash).where(Draw.source == source))}
         seen_unchanged: list[int] = []
         for record in result.draws:
-            old = existing.get(record.key)
-            values = _facts(record, old, keep_known)
+            values = _facts(record, None, False)
             digest = content_hash(values)
-            if old is None:
+            if record.key not in stored:
                 draw = Draw(source=source, key=record.key, content_hash=digest, first_seen=now,
                             last_seen=now, updated=now, **values)
-                session.add(draw)
-                session.flush()
-                _set_nocs(session, draw, replace=False)
-                existing[record.key] = draw
+                stored[record.key] = (None, digest)
                 report.new.append(draw)
-            elif old.content_hash == digest:
-                seen_unchanged.append(old.id)
-            else:
-                changes = diff_facts(old, values)
-                for name, value in values.items():
-                    setattr(old, name, value)
-                old.content_hash, old.last_seen, old.updated = digest, now, now
-                session.add(old)
-                session.add(DrawRevision(draw_id=old.id, crawl_run_id=run.id, changed_at=now, changes=changes))
-                session.flush()
-                _set_nocs(session, old, replace=True)
-                report.changed.append((old, changes))
+                continue
+            draw_id, stored_digest = stored[record.key]
+            if stored_digest == digest:
+                seen_unchanged.append(draw_id)
+                continue
+            old = session.get(Draw, draw_id)
+            if keep_known:
+                values = _facts(record, old, keep_known)
+                digest = content_hash(values)
+                if digest == stored_digest:
+                    seen_unchanged.append(draw_id)
+                    continue
+            changes = diff_facts(old, values)
+            for name, value in values.items():
+                setattr(old, name, value)
+            old.content_hash, old.last_seen, old.updated = digest, now, now
+            report.changed.append((old, changes))
+        # One flush for every new and changed draw (ids are needed for the rows below).
+        session.add_all(report.new + [draw for draw, _ in report.changed])
+        session.flush()
+        for draw, changes in report.changed:
+            session.add(DrawRevision(draw_id=draw.id, crawl_run_id=run.id, changed_at=now, changes=changes))
+        if report.changed:
+            session.exec(delete(DrawNoc).where(DrawNoc.draw_id.in_([d.id for d, _ in report.changed])))
+        session.add_all([DrawNoc(draw_id=draw.id, noc2021=code, via=via)
+                         for draw in report.new + [d for d, _ in report.changed]
+                         for code, via in sorted(draw_nocs(draw).items())])
         if seen_unchanged:
             # One statement, not a row at a time: re-ingesting a snapshot must stay cheap.
             session.exec(update(Draw).where(Draw.id.in_(seen_unchanged)).values(last_seen=now))

@@ -63,15 +63,13 @@ def draw_nocs(session: Session, draw_id: int) -> list[DrawNoc]:
     return list(session.exec(select(DrawNoc).where(DrawNoc.draw_id == draw_id).order_by(col(DrawNoc.noc2021))))
 
 
-def noc_draw_counts(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, Draw | None]]:
-    """{noc2021: (number of draws targeting it, the latest such draw)}."""
-    out: dict[str, tuple[int, Draw | None]] = {}
-    for code in codes:
-        n = session.exec(select(func.count()).select_from(DrawNoc).where(DrawNoc.noc2021 == code)).one()
-        latest = session.exec(select(Draw).join(DrawNoc, DrawNoc.draw_id == Draw.id).where(DrawNoc.noc2021 == code)
-                              .order_by(col(Draw.date).desc()).limit(1)).first()
-        out[code] = (n, latest)
-    return out
+def targeting(session: Session, noc2021: Sequence[str]) -> tuple[int, Draw | None]:
+    """How many draws target any of ``noc2021``, and the latest of them."""
+    ids = select(DrawNoc.draw_id).where(col(DrawNoc.noc2021).in_(list(noc2021)))
+    n = session.exec(select(func.count()).select_from(Draw).where(col(Draw.id).in_(ids))).one()
+    latest = session.exec(select(Draw).where(col(Draw.id).in_(ids))
+                          .order_by(col(Draw.date).desc(), col(Draw.id).desc()).limit(1)).first()
+    return n, latest
 
 
 def last_runs(session: Session, source: str, limit: int = 20) -> list[CrawlRun]:
