@@ -29,6 +29,41 @@ def session(engine):
         yield s
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    from tests.pg import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL is not installed (no initdb found): the store tests run on it too")
+    server = PostgresServer(bindir)
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_engine(request, tmp_path):
+    """The same store test on SQLite and on a real PostgreSQL server (a fresh schema each time)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'drawwatch.db'}")
+        yield engine
+        engine.dispose()
+        return
+    from sqlmodel import SQLModel
+
+    engine = make_engine(request.getfixturevalue("postgres_url"))
+    yield engine
+    SQLModel.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def store_session(store_engine):
+    with open_session(store_engine) as s:
+        yield s
+
+
 @pytest.fixture
 def site():
     site = Site().start()

@@ -17,11 +17,11 @@ URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.js
 
 
 @pytest.fixture
-def config(tmp_path, session, engine):
-    ingest(session, "express_entry", parse_express_entry(data("ee_rounds_123_en.2023-01-17.raw.json"), URL))
-    ingest(session, "express_entry", parse_express_entry(data("ee_rounds_123_en.2026-04-21.raw.json"), URL))
+def config(tmp_path, store_session, store_engine):
+    ingest(store_session, "express_entry", parse_express_entry(data("ee_rounds_123_en.2023-01-17.raw.json"), URL))
+    ingest(store_session, "express_entry", parse_express_entry(data("ee_rounds_123_en.2026-04-21.raw.json"), URL))
     path = tmp_path / "config.toml"
-    path.write_text(f'[database]\nurl = "{engine.url}"\n')
+    path.write_text(f'[database]\nurl = "{store_engine.url.render_as_string(hide_password=False)}"\n')
     return str(path)
 
 

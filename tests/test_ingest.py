@@ -16,40 +16,40 @@ def parsed(name):
     return parse_express_entry(data(name), URL)
 
 
-def table_snapshot(session):
+def table_snapshot(store_session):
     """Every draw's facts and the revision count: what 'changes nothing' compares."""
-    draws = {d.key: (d.content_hash, d.updated, d.first_seen) for d in session.exec(select(Draw))}
-    return draws, session.exec(select(func.count()).select_from(DrawRevision)).one()
+    draws = {d.key: (d.content_hash, d.updated, d.first_seen) for d in store_session.exec(select(Draw))}
+    return draws, store_session.exec(select(func.count()).select_from(DrawRevision)).one()
 
 
-def test_first_ingest_is_baseline_and_complete(session):
-    report = ingest(session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
+def test_first_ingest_is_baseline_and_complete(store_session):
+    report = ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
     assert report.baseline and len(report.new) == 412 and not report.changed
-    assert session.exec(select(func.count()).select_from(Draw)).one() == 412
-    d = session.exec(select(Draw).where(Draw.key == "411")).one()
+    assert store_session.exec(select(func.count()).select_from(Draw)).one() == 412
+    d = store_session.exec(select(Draw).where(Draw.key == "411")).one()
     assert (d.date, d.invitations, d.score_min, d.program) == (date(2026, 4, 15), 4000, 419, "french")
 
 
-def test_same_snapshot_twice_changes_nothing(session):
-    ingest(session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
-    before = table_snapshot(session)
-    report = ingest(session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
+def test_same_snapshot_twice_changes_nothing(store_session):
+    ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
+    before = table_snapshot(store_session)
+    report = ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
     assert not report.baseline
     assert (len(report.new), len(report.changed), report.unchanged) == (0, 0, 412)
-    assert table_snapshot(session) == before
+    assert table_snapshot(store_session) == before
 
 
-def test_april_pair_three_new_nothing_changed(session):
-    ingest(session, "express_entry", parsed("ee_rounds_123_en.2026-04-02.raw.json"))
-    report = ingest(session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
+def test_april_pair_three_new_nothing_changed(store_session):
+    ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2026-04-02.raw.json"))
+    report = ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
     assert sorted(d.key for d in report.new) == ["409", "410", "411"]
     assert report.changed == [] and report.unchanged == 409
     assert report.run.n_new == 3 and report.run.outcome == "ok"
 
 
-def test_january_2023_pair_one_new_one_corrected(session):
-    ingest(session, "express_entry", parsed("ee_rounds_123_en.2023-01-17.raw.json"))
-    report = ingest(session, "express_entry", parsed("ee_rounds_123_en.2023-01-29.raw.json"))
+def test_january_2023_pair_one_new_one_corrected(store_session):
+    ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2023-01-17.raw.json"))
+    report = ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2023-01-29.raw.json"))
     assert [d.key for d in report.new] == ["238"]
     assert len(report.changed) == 1
     draw, changes = report.changed[0]
@@ -58,37 +58,37 @@ def test_january_2023_pair_one_new_one_corrected(session):
     # 11 January 2023, and the edit is recorded as published.
     assert changes == {"extra.published_date": ["11-01-2023", "2023-01-11"]}
     assert draw.date == date(2023, 1, 11)
-    revs = session.exec(select(DrawRevision).where(DrawRevision.draw_id == draw.id)).all()
+    revs = store_session.exec(select(DrawRevision).where(DrawRevision.draw_id == draw.id)).all()
     assert len(revs) == 1 and revs[0].changes == changes and revs[0].crawl_run_id == report.run.id
 
 
-def test_failed_crawl_changes_nothing(session):
-    ingest(session, "express_entry", parsed("ee_rounds_123_en.2026-04-02.raw.json"))
-    before = table_snapshot(session)
-    run = record_failure(session, "express_entry", "ParseError: malformed JSON")
+def test_failed_crawl_changes_nothing(store_session):
+    ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2026-04-02.raw.json"))
+    before = table_snapshot(store_session)
+    run = record_failure(store_session, "express_entry", "ParseError: malformed JSON")
     assert run.outcome == "failed" and run.error.startswith("ParseError")
-    assert table_snapshot(session) == before
+    assert table_snapshot(store_session) == before
 
 
-def test_page_that_shrinks_is_refused(session):
+def test_page_that_shrinks_is_refused(store_session):
     full = parsed("ee_rounds_123_en.2026-04-21.raw.json")
-    ingest(session, "express_entry", full, pages=[PageFetch(URL, n_records=412)])
-    before = table_snapshot(session)
-    runs_before = session.exec(select(func.count()).select_from(CrawlRun)).one()
+    ingest(store_session, "express_entry", full, pages=[PageFetch(URL, n_records=412)])
+    before = table_snapshot(store_session)
+    runs_before = store_session.exec(select(func.count()).select_from(CrawlRun)).one()
     partial = parsed("ee_rounds_123_en.2026-04-21.raw.json")
     partial.draws = partial.draws[:20]
     with pytest.raises(SuspiciousShrink, match="yielded 20 records where it held 412"):
-        ingest(session, "express_entry", partial, pages=[PageFetch(URL, n_records=20)])
-    assert table_snapshot(session) == before
-    assert session.exec(select(func.count()).select_from(CrawlRun)).one() == runs_before
-    assert session.get(PageState, URL).n_records == 412
+        ingest(store_session, "express_entry", partial, pages=[PageFetch(URL, n_records=20)])
+    assert table_snapshot(store_session) == before
+    assert store_session.exec(select(func.count()).select_from(CrawlRun)).one() == runs_before
+    assert store_session.get(PageState, URL).n_records == 412
 
 
-def test_category_rounds_carry_their_occupations(session):
-    ingest(session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
-    stem = session.exec(select(Draw).where(Draw.program == "stem")).all()
+def test_category_rounds_carry_their_occupations(store_session):
+    ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2026-04-21.raw.json"))
+    stem = store_session.exec(select(Draw).where(Draw.program == "stem")).all()
     assert stem and all(d.category_version == "Version 1" for d in stem)
-    codes = set(session.exec(select(DrawNoc.noc2021).where(DrawNoc.draw_id == stem[0].id)))
+    codes = set(store_session.exec(select(DrawNoc.noc2021).where(DrawNoc.draw_id == stem[0].id)))
     assert "21231" in codes and len(codes) == 24
-    cec = session.exec(select(Draw).where(Draw.program == "cec")).first()
-    assert session.exec(select(DrawNoc).where(DrawNoc.draw_id == cec.id)).all() == []
+    cec = store_session.exec(select(Draw).where(Draw.program == "cec")).first()
+    assert store_session.exec(select(DrawNoc).where(DrawNoc.draw_id == cec.id)).all() == []
