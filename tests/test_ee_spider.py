@@ -18,8 +18,8 @@ def crawl(tmp_path, site):
                       f'[sources.express_entry]\nurl = "{site.url(FEED)}"\n')
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "crawl", *args],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "crawl",
+                               "--source", "express_entry", *args], capture_output=True, text=True, timeout=120)
 
     run.engine = lambda: make_engine(f"sqlite:///{db}")
     return run
