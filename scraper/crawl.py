@@ -151,6 +151,8 @@ async def crawl_source(
     with open_session(engine) as session:
         states = session.exec(select(PageState).where(PageState.url.in_(urls))).all()
         validators = {s.url: (s.etag, s.last_modified) for s in states}
+    # A page that may not exist yet (next year's) stops being optional once we have read it.
+    optional -= validators.keys()
     try:
         pages, failures = await fetch(runner, spec, urls, optional, validators)
     except Exception as exc:  # a spider that cannot even start is a failed crawl, not a crash

@@ -6,12 +6,19 @@ query commands and config loading start fast.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import import_module
 from typing import Any, Callable
 
 from store.config import SourceSettings
 
 EE_FEED_URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
+OINP_YEAR_URL = "https://www.ontario.ca/page/{year}-ontario-immigrant-nominee-program-updates"
+OINP_LEDGER_URLS = [
+    "https://www.ontario.ca/page/ontario-immigrant-nominee-program-oinp-invitations-apply",
+    "https://www.ontario.ca/page/oinp-express-entry-notifications-interest",
+]
+OINP_FIRST_YEAR = 2015  # 2009-2014 share one page of news with no draws in today's sense
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,19 @@ def load_object(path: str) -> Any:
     return getattr(import_module(module), attr)
 
 
+def oinp_urls(settings: SourceSettings, *, backfill: bool, today: date) -> tuple[list[str], set[str]]:
+    """This year's updates page, ``past_years`` before it (all since 2015 with backfill), the ledgers.
+
+    This year's page does not exist until Ontario's first post of the year, so its 404 is
+    not an error (the crawl treats a page it has fetched before as required again).
+    """
+    template = settings.url or OINP_YEAR_URL
+    first = OINP_FIRST_YEAR if backfill else max(OINP_FIRST_YEAR, today.year - settings.past_years)
+    years = range(today.year, first - 1, -1)
+    urls = [template.format(year=y) for y in years] + list(settings.urls or OINP_LEDGER_URLS)
+    return urls, {template.format(year=today.year)}
+
+
 SOURCES: dict[str, SourceSpec] = {
     "express_entry": SourceSpec(
         name="express_entry",
@@ -54,5 +74,18 @@ SOURCES: dict[str, SourceSpec] = {
         # IRCC publishes rounds on weekdays, usually early-to-mid afternoon Ottawa time:
         # poll every 5 minutes then, hourly otherwise (conditional GETs cost a 304).
         defaults={"url": EE_FEED_URL, "schedule": ["*/5 8-19 * * mon-fri", "0 * * * *"]},
+    ),
+    "oinp": SourceSpec(
+        name="oinp",
+        title="Ontario Immigrant Nominee Program updates and invitation ledgers",
+        spider="scraper.spiders.oinp:OinpSpider",
+        parser="scraper.parse.oinp_pages:parse_oinp_page",
+        # Ontario posts on weekdays during Toronto office hours; its pages are heavier than
+        # IRCC's feed, so every 10 minutes then and every 2 hours otherwise.
+        defaults={"url": OINP_YEAR_URL, "urls": OINP_LEDGER_URLS, "past_years": 1,
+                  "schedule": ["*/10 8-18 * * mon-fri", "0 */2 * * *"]},
+        keep_known=True,
+        url_plan="scraper.sources:oinp_urls",
+        combine="scraper.parse.oinp_ledger:merge_oinp",
     ),
 }
