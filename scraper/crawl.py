@@ -111,7 +111,7 @@ def _parse_pages(spec: SourceSpec, pages: list) -> tuple[ParseResult, list[PageF
         fetches.append(PageFetch(page.url, page.etag, page.last_modified,
                                  n_records=len(result.draws) + len(result.notices)))
     if spec.combine:
-        combined.draws = load_object(spec.combine)(combined.draws)
+        combined.draws = spec.load_combine()(combined.draws)
     return combined, fetches
 
 
@@ -126,7 +126,7 @@ def _store(engine: Engine, spec: SourceSpec, pages: list, started, matcher, noti
             if result.problems:
                 log.info("%s: %d values kept verbatim or inconsistent (see the draws' flags)",
                          spec.name, len(result.problems))
-            report = ingest(session, spec.name, result, pages=fetches, keep_known=spec.keep_known,
+            report = ingest(session, spec.name, result, pages=fetches, combine=spec.load_combine(),
                             matcher=matcher, notify_history=notify_history, started_at=started)
         except ParseError as exc:
             run = record_failure(session, spec.name, f"{type(exc).__name__}: {exc}", started)

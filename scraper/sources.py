@@ -28,12 +28,10 @@ class SourceSpec:
     spider: str            # "module:Class"
     parser: str            # "module:function", (body, url) -> ParseResult
     defaults: dict[str, Any] = field(default_factory=dict)
-    # Sources whose draws are assembled from several pages keep a stored fact that a
-    # page doesn't mention (see store.ingest).
-    keep_known: bool = False
     # "module:function" (settings, backfill=, today=) -> (urls, optional urls); default: url + urls
     url_plan: str | None = None
-    # "module:function" list[DrawRecord] -> list[DrawRecord], merging one crawl's pages
+    # "module:function" list[DrawRecord] -> list[DrawRecord]: merges the records of one draw
+    # read from several pages, within a crawl and with the stored draw (see store.ingest)
     combine: str | None = None
 
     def default_settings(self) -> SourceSettings:
@@ -44,6 +42,9 @@ class SourceSpec:
 
     def load_parser(self) -> Callable:
         return load_object(self.parser)
+
+    def load_combine(self) -> Callable | None:
+        return load_object(self.combine) if self.combine else None
 
 
 def load_object(path: str) -> Any:
@@ -61,7 +62,7 @@ def oinp_urls(settings: SourceSettings, *, backfill: bool, today: date) -> tuple
     template = settings.url or OINP_YEAR_URL
     first = OINP_FIRST_YEAR if backfill else max(OINP_FIRST_YEAR, today.year - settings.past_years)
     years = range(today.year, first - 1, -1)
-    urls = [template.format(year=y) for y in years] + list(settings.urls or OINP_LEDGER_URLS)
+    urls = [template.format(year=y) for y in years] + list(settings.urls)
     return urls, {template.format(year=today.year)}
 
 
@@ -79,12 +80,11 @@ SOURCES: dict[str, SourceSpec] = {
         name="oinp",
         title="Ontario Immigrant Nominee Program updates and invitation ledgers",
         spider="scraper.spiders.oinp:OinpSpider",
-        parser="scraper.parse.oinp_pages:parse_oinp_page",
+        parser="scraper.parse.oinp:parse_oinp_page",
         # Ontario posts on weekdays during Toronto office hours; its pages are heavier than
         # IRCC's feed, so every 10 minutes then and every 2 hours otherwise.
         defaults={"url": OINP_YEAR_URL, "urls": OINP_LEDGER_URLS, "past_years": 1,
                   "schedule": ["*/10 8-18 * * mon-fri", "0 */2 * * *"]},
-        keep_known=True,
         url_plan="scraper.sources:oinp_urls",
         combine="scraper.parse.oinp_ledger:merge_oinp",
     ),

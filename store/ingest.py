@@ -53,6 +53,11 @@ class IngestReport:
         return self.run.baseline
 
 
+# Merges records of one draw read from different pages (Ontario's updates page and
+# ledgers each know part of a draw): applied to the stored draw and the new record, so
+# a crawl that read only some of the pages completes a draw instead of overwriting it.
+Combine = Callable[[list[DrawRecord]], list[DrawRecord]]
+
 # Called inside the ingest transaction with the new and changed draws (the
 # notifier's matcher), so outbox rows commit or roll back with the draws.
 Matcher = Callable[[Session, IngestReport], None]
@@ -78,19 +83,13 @@ def content_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+def _facts(record: DrawRecord) -> dict[str, Any]:
+    return {name: _db_value(getattr(record, name)) for name in FACT_FIELDS}
 
 
-def _facts(record: DrawRecord, existing: Draw | None, keep_known: bool) -> dict[str, Any]:
-    values = {name: _db_value(getattr(record, name)) for name in FACT_FIELDS}
-    if keep_known and existing is not None:
-        # Sources spread over several pages (Ontario's updates + ledgers) each know part
-        # of a draw: a page that doesn't mention a fact must not erase it.
-        for name in FACT_FIELDS:
-            if _empty(values[name]) and not _empty(getattr(existing, name)):
-                values[name] = getattr(existing, name)
-    return values
+def as_record(draw: Draw) -> DrawRecord:
+    """A stored draw back in the parsers' shape, for a source's ``combine``."""
+    return DrawRecord(source=draw.source, key=draw.key, **{name: getattr(draw, name) for name in FACT_FIELDS})
 
 
 def diff_facts(old: Draw, values: dict[str, Any]) -> dict[str, list[Any]]:
@@ -158,14 +157,15 @@ def ingest(
     result: ParseResult,
     *,
     pages: Iterable[PageFetch] = (),
-    keep_known: bool = False,
+    combine: Combine | None = None,
     matcher: Matcher | None = None,
     notify_history: bool = False,
     started_at: datetime | None = None,
 ) -> IngestReport:
     """Store one successful crawl of ``source``, all or nothing.
 
-    Upserts draws by (source, key); a draw whose facts differ gets a ``DrawRevision``
+    Upserts draws by (source, key), merging with the stored draw through ``combine``
+    when the source has one; a draw whose facts differ gets a ``DrawRevision``
     with old and new values. Draws the crawl did not mention are left alone (a page
     dropping a draw is not a deletion). Raises (and writes nothing) on a suspicious
     shrink; the caller records the failure with ``record_failure``.
@@ -190,7 +190,7 @@ def ingest(
             select(Draw.key, Draw.id, Draw.content_hash).where(Draw.source == source))}
         seen_unchanged: list[int] = []
         for record in result.draws:
-            values = _facts(record, None, False)
+            values = _facts(record)
             digest = content_hash(values)
             if record.key not in stored:
                 draw = Draw(source=source, key=record.key, content_hash=digest, first_seen=now,
@@ -203,8 +203,8 @@ def ingest(
                 seen_unchanged.append(draw_id)
                 continue
             old = session.get(Draw, draw_id)
-            if keep_known:
-                values = _facts(record, old, keep_known)
+            if combine is not None:
+                values = _facts(combine([as_record(old), record])[0])
                 digest = content_hash(values)
                 if digest == stored_digest:
                     seen_unchanged.append(draw_id)
