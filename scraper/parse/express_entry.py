@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime, timezone
 from urllib.parse import urljoin
 
+from scraper.parse.text import parse_date
 from scraper.records import DrawRecord, ParseError, ParseResult
 from store.reference.ee_categories import resolve_round_name
 
@@ -78,15 +79,6 @@ def parse_int(value: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def parse_long_date(value: str) -> date | None:
-    """ "April 12, 2026" (also "April 12 2026") -> date."""
-    text = " ".join(value.replace(",", " ").split())
-    try:
-        return datetime.strptime(text, "%B %d %Y").date()
-    except ValueError:
-        return None
-
-
 def parse_draw_date(value: str) -> date | None:
     """``2023-01-11`` or the ``11-01-2023`` (DD-MM-YYYY) some snapshots carry."""
     value = value.strip()
@@ -142,7 +134,7 @@ def _distribution(row: dict, number: str, problems: list[str]) -> dict:
         "buckets": buckets,
         "total": counts["dd18"],
     }
-    as_on = parse_long_date(row.get("drawDistributionAsOn", ""))
+    as_on = parse_date(row.get("drawDistributionAsOn", ""))
     dist["as_on"] = as_on.isoformat() if as_on else None
     if row.get("drawDistributionAsOn", "").strip() and not as_on:
         problems.append(f"round {number}: drawDistributionAsOn={row['drawDistributionAsOn']!r} unreadable")
@@ -169,7 +161,7 @@ def parse_round(row: dict, url: str) -> tuple[DrawRecord, list[str]]:
 
     drawn = parse_draw_date(row.get("drawDate", ""))
     if drawn is None:
-        drawn = parse_long_date(row.get("drawDateFull", ""))
+        drawn = parse_date(row.get("drawDateFull", ""))
         if drawn is None:
             unreadable("drawDate", row.get("drawDate", ""))
     stamps = {}
