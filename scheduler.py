@@ -61,6 +61,10 @@ def setup_logging(level: str) -> None:
     # Scrapy and Twisted are chatty at INFO; their warnings still show.
     for noisy in ("scrapy", "twisted", "apprise", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # An unreachable site makes Scrapy log a traceback for robots.txt and then fail the
+    # page itself, which the failed crawl records and logs in one line: on a service
+    # polling every few minutes the tracebacks would bury everything else.
+    logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
 
 
 class DrawwatchGroup(click.Group):
@@ -86,9 +90,10 @@ def main(ctx, config_path):
 
 def _register() -> None:
     from scraper.cli import COMMANDS as scraper_commands
+    from scraper.service_cli import COMMANDS as service_commands
     from store.cli import COMMANDS as store_commands
 
-    for command in (*store_commands, *scraper_commands):
+    for command in (*store_commands, *scraper_commands, *service_commands):
         main.add_command(command)
     try:
         from notifier.cli import COMMANDS as notifier_commands

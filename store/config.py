@@ -35,6 +35,14 @@ def check_http_url(value: str) -> str:
     return value
 
 
+def interval_seconds(entry: str) -> int | None:
+    """Seconds of an ``every N(s|m|h|d)`` schedule entry; None for a cron expression."""
+    m = _INTERVAL.match(" ".join(entry.split()))
+    if not m:
+        return None
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
 def check_schedule(value: str) -> str:
     """``every 10m`` (s/m/h/d) or a five-field cron expression."""
     text = " ".join(value.split())
@@ -112,6 +120,15 @@ class SourceSettings(_Strict):
 class ServiceSettings(_Strict):
     timezone: str = "America/Toronto"  # cron schedules are read in this zone
     shutdown_timeout: float = Field(60.0, gt=0)
+    # New alerts are sent as soon as a crawl finds them; this sweep retries failed
+    # deliveries, sends digests when due and re-checks source health.
+    delivery_interval: float = Field(30.0, gt=0, le=3600)
+    # Consecutive failed crawls of one source before the operator is told (and told once).
+    failure_threshold: int = Field(3, ge=1, le=1000)
+    # A source with no new or corrected draw for stale_factor times its usual gap between
+    # draws (and at least stale_min_days) is reported: it may have moved or changed format.
+    stale_factor: float = Field(4.0, ge=1, le=100)
+    stale_min_days: float = Field(21.0, gt=0, le=3650)
 
     @field_validator("timezone")
     @classmethod

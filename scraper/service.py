@@ -1,0 +1,243 @@
+"""The long-lived service: every source on its schedule, the outbox drained, health watched.
+
+One process and one asyncio loop (Scrapy's asyncio reactor, see ``run_in_reactor``)
+shared by APScheduler's AsyncIOScheduler, one Scrapy AsyncCrawlerRunner and Apprise.
+Each source is its own job (at most one crawl of it at a time), so a slow source never
+holds up another. One sender task does everything that talks to people: it drains the
+outbox as soon as a crawl may have added to it, sends operator health messages, and
+sweeps every ``delivery_interval`` for retries and digests.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from scraper.crawl import CrawlOutcome, crawl_source, make_runner
+from scraper.schedule import effective_jitter, first_run, make_trigger
+from scraper.sources import SOURCES
+from store import health
+from store.config import Settings
+from store.db import session as open_session
+from store.ingest import Matcher
+from store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _deliverer():
+    """The notifier's outbox drain and operator channel (imported late: optional parts)."""
+    try:
+        from notifier.deliver import deliver_due, send_operator
+    except ImportError:
+        return None, None
+    return deliver_due, send_operator
+
+
+class Service:
+    def __init__(self, settings: Settings, engine: Engine, *, matcher: Matcher | None = None):
+        self.settings = settings
+        self.engine = engine
+        self.matcher = matcher
+        self.names = [n for n in SOURCES if settings.source(n).enabled]
+        self.runner = None
+        self.scheduler = None
+        self._crawls: set[asyncio.Task] = set()
+        self._failing: set[str] = set()  # sources whose last crawl failed (a success may be a recovery)
+        self._signals = 0
+
+    # -- one crawl ------------------------------------------------------------------
+
+    async def crawl(self, name: str) -> CrawlOutcome | None:
+        """Crawl one source now; never raises (a broken source must not stop the others)."""
+        task = asyncio.current_task()
+        self._crawls.add(task)
+        try:
+            log.info("%s: crawl started", name)
+            outcome = await crawl_source(name, self.settings, self.engine, self.runner, matcher=self.matcher)
+        except Exception:  # a database error, a bug: logged, and the next run tries again
+            log.exception("%s: crawl crashed", name)
+            return None
+        finally:
+            self._crawls.discard(task)
+        if task.cancelling():  # abandoned at shutdown (Scrapy ends the crawl instead of raising)
+            raise asyncio.CancelledError
+        report = outcome.report
+        changed = report is not None and bool(report.new or report.changed)
+        # A 304 of a healthy source cannot have queued alerts nor changed its health.
+        if changed or not outcome.ok or name in self._failing:
+            self._wake.set()
+        (self._failing.add if not outcome.ok else self._failing.discard)(name)
+        return outcome
+
+    # -- talking to people ----------------------------------------------------------
+
+    async def deliver(self) -> None:
+        deliver_due, _ = _deliverer()
+        if deliver_due is None:
+            return
+        try:
+            report = await deliver_due(self.engine, self.settings)
+        except Exception:
+            log.exception("delivery round failed; the outbox keeps every unsent alert")
+            return
+        log.debug("delivery: %s", report)
+
+    async def _tell_operator(self, title: str, body: str) -> bool:
+        _, send_operator = _deliverer()
+        if send_operator is None or not self.settings.operator.get("urls"):
+            # No channel: the log is the operator's channel of last resort.
+            log.error("%s\n%s", title, body)
+            return True
+        try:
+            return bool(await send_operator(self.settings, title, body))
+        except Exception:
+            log.exception("operator message %r not sent; retried at the next check", title)
+            return False
+
+    def _pending(self) -> list[health.OperatorMessage]:
+        with open_session(self.engine) as session:
+            return health.pending_messages(session, self.names, self.settings.service)
+
+    def _record(self, message: health.OperatorMessage) -> None:
+        with open_session(self.engine) as session:
+            health.record_sent(session, message)
+
+    async def check_health(self) -> None:
+        """Send each due failure, recovery or staleness message once."""
+        async with self._health_lock:
+            for message in await asyncio.to_thread(self._pending):
+                log.warning("operator: %s", message.title)
+                if await self._tell_operator(message.title, message.body):
+                    await asyncio.to_thread(self._record, message)
+
+    async def send_due(self) -> None:
+        await self.check_health()
+        await self.deliver()
+
+    async def _sender(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.service.delivery_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self.send_due()
+            # Loop timers don't count time the machine was asleep: let the scheduler look
+            # at the wall clock again so a run missed while asleep happens now.
+            if self.scheduler is not None and self.scheduler.running:
+                self.scheduler.wakeup()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.runner = make_runner(self.settings)
+        self._wake, self._stop = asyncio.Event(), asyncio.Event()
+        self._health_lock = asyncio.Lock()
+        self._deadline: float | None = None
+        health.ensure_schema(self.engine)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        self._signals += 1
+        loop = asyncio.get_running_loop()
+        if self._signals == 1:
+            log.info("%s: no new crawls; finishing running crawls and deliveries (at most %gs; "
+                     "send again to stop at once)", sig.name, self.settings.service.shutdown_timeout)
+            self._deadline = loop.time() + self.settings.service.shutdown_timeout
+            self._stop.set()
+            self._wake.set()
+        else:
+            log.warning("%s again: stopping now", sig.name)
+            self._deadline = loop.time()
+            for task in list(self._crawls):
+                task.cancel()
+
+    def _remaining(self) -> float:
+        return max(0.0, self._deadline - asyncio.get_running_loop().time())
+
+    async def _finish_crawls(self) -> None:
+        if not self._crawls:
+            return
+        log.info("waiting for %d running crawl(s)", len(self._crawls))
+        _, pending = await asyncio.wait(set(self._crawls), timeout=self._remaining())
+        if pending:
+            log.warning("shutdown timeout: abandoning %d running crawl(s)", len(pending))
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=5)
+
+    async def _bounded(self, coro, what: str) -> None:
+        try:
+            await asyncio.wait_for(coro, timeout=self._remaining())
+        except TimeoutError:
+            log.warning("shutdown timeout: %s cut short", what)
+
+    def _first_runs(self) -> dict:
+        from sqlmodel import col, func, select
+
+        from store.models import CrawlRun
+
+        now = utcnow()
+        with open_session(self.engine) as session:
+            last = dict(session.exec(select(CrawlRun.source, func.max(CrawlRun.started_at))
+                                     .where(col(CrawlRun.source).in_(self.names)).group_by(CrawlRun.source)).all())
+        tz = self.settings.service.timezone
+        return {n: first_run(self.settings.source(n), tz, last.get(n), now) for n in self.names}
+
+    async def serve(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit status."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self._setup()
+        tz = self.settings.service.timezone
+        self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(tz), job_defaults={
+            # One crawl of a source at a time; runs missed while busy or asleep collapse
+            # into one, however late.
+            "max_instances": 1, "coalesce": True, "misfire_grace_time": None})
+        firsts = await asyncio.to_thread(self._first_runs)
+        now = utcnow()
+        for name in self.names:
+            src = self.settings.source(name)
+            self.scheduler.add_job(self.crawl, make_trigger(name, src, tz), args=[name], id=name, name=name,
+                                   next_run_time=firsts[name])
+            log.info("%s: schedule %s, jitter %ss; first crawl %s", name, " | ".join(src.schedule),
+                     effective_jitter(src),
+                     "now" if firsts[name] <= now else firsts[name].astimezone(ZoneInfo(tz)).isoformat())
+        if not self.names:
+            log.warning("no source is enabled: only delivering the outbox")
+        self.scheduler.start()
+        sender = asyncio.create_task(self._sender())
+        self._wake.set()  # at start-up: anything left unsent or untold by the last run
+        await self._stop.wait()
+
+        self.scheduler.pause()
+        await self._finish_crawls()
+        await self._bounded(sender, "the delivery in progress")
+        # What the last crawls found goes out now rather than at the next start.
+        await self._bounded(self.send_due(), "the last delivery round")
+        self.scheduler.shutdown(wait=False)
+        log.info("stopped")
+        return 0
+
+    async def once(self) -> int:
+        """Crawl every enabled source once, deliver, and return 0 if every crawl succeeded."""
+        self._setup()
+        crawls = asyncio.gather(*(self.crawl(n) for n in self.names))
+        stop = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({crawls, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if self._stop.is_set():
+            await self._finish_crawls()
+        stop.cancel()
+        outcomes = await asyncio.gather(crawls, return_exceptions=True)
+        outcomes = outcomes[0] if isinstance(outcomes[0], list) else []
+        if self._stop.is_set():
+            await self._bounded(self.send_due(), "delivery")
+        else:
+            await self.send_due()
+        return 0 if len(outcomes) == len(self.names) and all(o is not None and o.ok for o in outcomes) else 1

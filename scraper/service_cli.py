@@ -1,0 +1,123 @@
+"""``drawwatch serve`` (the background service) and ``drawwatch status`` (its health, for people
+and monitoring checks). ``status`` reads the database only and never imports Scrapy."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import click
+
+from scraper.sources import SOURCES
+
+EXIT_FAILING = 1
+STATUS_COLUMNS = ("source", "state", "last_success", "last_failure", "failures", "next_run", "draws", "last_error")
+
+
+@click.command("serve")
+@click.option("--once", is_flag=True, help="Crawl every enabled source once, deliver, and exit (for cron).")
+@click.pass_context
+def serve_cmd(ctx, once):
+    """Run the service: crawl each source on its schedule, deliver alerts, watch source health.
+
+    Stops cleanly on SIGTERM or SIGINT (running crawls and deliveries get
+    [service] shutdown_timeout seconds to finish). With --once the exit status is 1
+    when a crawl failed.
+    """
+    from scraper.crawl import run_in_reactor
+    from scraper.service import Service
+
+    app = ctx.obj
+    service = Service(app.settings, app.engine, matcher=app.matcher())
+    try:
+        code = run_in_reactor(service.once if once else service.serve)
+    finally:
+        app.engine.dispose()
+    ctx.exit(code)
+
+
+def _state(health, enabled: bool, threshold: int) -> str:
+    if not enabled:
+        return "disabled"
+    if health.last_run is None:
+        return "never crawled"
+    if health.failing(threshold):
+        return "failing"
+    if health.consecutive_failures:
+        return "failed"  # below the threshold: probably a blip, not yet an alert
+    return "stale" if health.stale else "ok"
+
+
+def status_rows(settings, session, now: datetime) -> list[dict]:
+    """One dict per source: what ``status`` prints (JSON keys)."""
+    from scraper.schedule import due_after
+    from store.health import source_health
+
+    service = settings.service
+    rows = []
+    for name in SOURCES:
+        src = settings.source(name)
+        h = source_health(session, name, service, now)
+        next_run = None
+        if src.enabled:
+            # What the schedule says; a time in the past means "at the service's next start".
+            next_run = due_after(src, service.timezone, h.last_run) if h.last_run else now
+        rows.append({
+            "source": name,
+            "enabled": src.enabled,
+            "state": _state(h, src.enabled, service.failure_threshold),
+            "last_success": h.last_success,
+            "last_failure": h.last_failure,
+            "last_error": h.last_error if h.last_failure else None,
+            "failures": h.consecutive_failures,
+            "failing_since": h.failing_since,
+            "next_run": next_run,
+            "draws": h.draws,
+            "last_change": h.last_change,
+            "stale_after_days": h.stale_after.days if h.stale_after else None,
+        })
+    return rows
+
+
+@click.command("status")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@click.pass_context
+def status_cmd(ctx, fmt):
+    """Each source's last success and failure, next run and draws held; the outbox by status.
+
+    Exits 1 when a source has failed [service] failure_threshold times in a row, so it
+    can serve as a monitoring check.
+    """
+    from store.health import outbox_counts
+    from store.models import utcnow
+    from store.output import render
+
+    app = ctx.obj
+    now = utcnow()
+    with app.session() as session:
+        rows = status_rows(app.settings, session, now)
+        outbox = outbox_counts(session)
+    failing = [r["source"] for r in rows if r["state"] == "failing"]
+    if fmt == "json":
+        click.echo(json.dumps({"sources": rows, "outbox": outbox, "failing": failing}, indent=2, default=_iso))
+    else:
+        tz = ZoneInfo(app.settings.service.timezone)
+        shown = [{k: _local(v, tz) for k, v in r.items()} for r in rows]
+        click.echo(render(shown, "table", STATUS_COLUMNS))
+        counts = ", ".join(f"{status} {n}" for status, n in sorted(outbox.items())) or "empty"
+        click.echo(f"\noutbox: {counts}")
+        if failing:
+            click.echo(f"failing: {', '.join(failing)}", err=True)
+    if failing:
+        ctx.exit(EXIT_FAILING)
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _local(value, tz):
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if isinstance(value, datetime) else value
+
+
+COMMANDS = (serve_cmd, status_cmd)

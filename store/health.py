@@ -1,0 +1,192 @@
+"""Source health from the crawl history, and the operator messages it calls for.
+
+Everything is recomputed from ``CrawlRun`` and ``Draw`` rows at each check; the only
+state kept is what the operator has already been told (``SourceAlert``), written after
+a message was sent. So a restart neither repeats an alert nor loses one that was due.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from store.config import ServiceSettings
+from store.models import CrawlRun, Draw, utcnow
+
+OK_OUTCOMES = ("ok", "not_modified")
+# Gaps between a source's recent draw dates that define its usual rhythm.
+USUAL_GAP_SAMPLE = 30
+USUAL_GAP_MIN_DATES = 4
+
+
+class SourceAlert(SQLModel, table=True):
+    """What the operator has been told about one source."""
+
+    source: str = Field(primary_key=True)
+    failing_since: Optional[dt.datetime] = None  # start of the streak the last failure alert was about
+    failing_alerted_at: Optional[dt.datetime] = None
+    recovered_at: Optional[dt.datetime] = None  # when the recovery message was sent
+    stale_alerted_at: Optional[dt.datetime] = None
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create ``SourceAlert`` if missing (it lives here, beside the logic that uses it)."""
+    SQLModel.metadata.create_all(engine, tables=[SourceAlert.__table__])
+
+
+@dataclass
+class SourceHealth:
+    source: str
+    now: dt.datetime
+    last_run: Optional[dt.datetime] = None  # start of the latest crawl, whatever its outcome
+    last_success: Optional[dt.datetime] = None
+    last_failure: Optional[dt.datetime] = None
+    last_error: Optional[str] = None
+    consecutive_failures: int = 0
+    failing_since: Optional[dt.datetime] = None
+    draws: int = 0
+    last_change: Optional[dt.datetime] = None  # when a new or corrected draw was last stored
+    usual_gap: Optional[dt.timedelta] = None
+    stale_after: Optional[dt.timedelta] = None
+
+    @property
+    def stale(self) -> bool:
+        """Crawls succeed but nothing has changed for far longer than usual."""
+        if self.stale_after is None or self.last_change is None or self.last_success is None:
+            return False
+        return self.consecutive_failures == 0 and self.now - self.last_change > self.stale_after
+
+    def failing(self, threshold: int) -> bool:
+        return self.consecutive_failures >= threshold
+
+
+def _usual_gap(session: Session, source: str) -> Optional[dt.timedelta]:
+    """A high percentile of the recent gaps between the source's draw dates."""
+    dates = list(session.exec(select(Draw.date).where(Draw.source == source, col(Draw.date).is_not(None))
+                              .distinct().order_by(col(Draw.date).desc()).limit(USUAL_GAP_SAMPLE + 1)))
+    if len(dates) < USUAL_GAP_MIN_DATES:
+        return None
+    gaps = [(a - b).days for a, b in zip(dates, dates[1:])]
+    # The 90th percentile, not the mean: a source that pauses for a month now and then
+    # must not be reported every time it does.
+    return dt.timedelta(days=statistics.quantiles(gaps, n=10, method="inclusive")[-1])
+
+
+def source_health(session: Session, source: str, service: ServiceSettings,
+                  now: dt.datetime | None = None) -> SourceHealth:
+    now = now or utcnow()
+    health = SourceHealth(source=source, now=now)
+    runs = select(CrawlRun).where(CrawlRun.source == source).order_by(col(CrawlRun.id).desc()).limit(1)
+    latest = session.exec(runs).first()
+    if latest is None:
+        return health
+    health.last_run = latest.started_at
+    success = session.exec(runs.where(col(CrawlRun.outcome).in_(OK_OUTCOMES))).first()
+    failure = session.exec(runs.where(CrawlRun.outcome == "failed")).first()
+    if success:
+        health.last_success = success.finished_at or success.started_at
+    if failure:
+        health.last_failure, health.last_error = failure.finished_at or failure.started_at, failure.error
+    streak = select(func.count(), func.min(CrawlRun.started_at)).where(
+        CrawlRun.source == source, CrawlRun.outcome == "failed", CrawlRun.id > (success.id if success else 0))
+    health.consecutive_failures, health.failing_since = session.exec(streak).one()
+    health.draws, health.last_change = session.exec(
+        select(func.count(), func.max(Draw.updated)).where(Draw.source == source)).one()
+    health.usual_gap = _usual_gap(session, source)
+    if health.usual_gap is not None:
+        health.stale_after = max(health.usual_gap * service.stale_factor,
+                                 dt.timedelta(days=service.stale_min_days))
+    return health
+
+
+@dataclass(frozen=True)
+class OperatorMessage:
+    source: str
+    kind: str  # failing | recovered | stale
+    title: str
+    body: str
+    since: Optional[dt.datetime] = None  # failing: start of the streak
+
+
+def _when(value: Optional[dt.datetime]) -> str:
+    if value is None:
+        return "never"
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _aware(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    return value.replace(tzinfo=dt.timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+def messages_due(health: SourceHealth, told: SourceAlert | None, service: ServiceSettings) -> list[OperatorMessage]:
+    """What the operator should now be told about one source, given what they were told."""
+    from notifier.secrets import mask  # an error may quote a URL with a token in it
+
+    told = told or SourceAlert(source=health.source)
+    alerted, since = _aware(told.failing_alerted_at), _aware(health.failing_since)
+    name = health.source
+    if health.failing(service.failure_threshold):
+        if alerted is None or alerted < since:
+            return [OperatorMessage(name, "failing", f"drawwatch: {name} is failing", (
+                f"The last {health.consecutive_failures} crawls of {name} failed, the first at {_when(since)}.\n"
+                f"Last error: {mask(health.last_error or '(none recorded)')}\n"
+                f"Last successful crawl: {_when(health.last_success)}.\n"
+                f"No new draws from {name} reach subscribers until it works again; "
+                "you will get one message when it does."), since=since)]
+        return []
+    recovered = _aware(told.recovered_at)
+    if health.consecutive_failures == 0 and alerted is not None and (recovered is None or recovered < alerted):
+        return [OperatorMessage(name, "recovered", f"drawwatch: {name} works again", (
+            f"{name} was crawled successfully at {_when(health.last_success)}, "
+            f"after failing since {_when(told.failing_since)}."))]
+    stale_told = _aware(told.stale_alerted_at)
+    if health.stale and (stale_told is None or stale_told < _aware(health.last_change)):
+        days = (health.now - _aware(health.last_change)).days
+        return [OperatorMessage(name, "stale", f"drawwatch: {name} has not changed for {days} days", (
+            f"{name} has had no new or corrected draw since {_when(health.last_change)}, although its crawls "
+            f"succeed (last {_when(health.last_success)}). It usually changes at least every "
+            f"{health.usual_gap.days} days, so this is reported after {health.stale_after.days} days. "
+            "The page may have moved or stopped being updated: check the source's URL."))]
+    return []
+
+
+def pending_messages(session: Session, sources: Iterable[str], service: ServiceSettings,
+                     now: dt.datetime | None = None) -> list[OperatorMessage]:
+    """Every message due for ``sources`` now."""
+    out: list[OperatorMessage] = []
+    for source in sources:
+        health = source_health(session, source, service, now)
+        out += messages_due(health, session.get(SourceAlert, source), service)
+    return out
+
+
+def record_sent(session: Session, message: OperatorMessage, now: dt.datetime | None = None) -> None:
+    """Remember that ``message`` reached the operator (call only after it did)."""
+    now = now or utcnow()
+    told = session.get(SourceAlert, message.source) or SourceAlert(source=message.source)
+    if message.kind == "failing":
+        told.failing_since, told.failing_alerted_at = message.since, now
+    elif message.kind == "recovered":
+        told.recovered_at = now
+    elif message.kind == "stale":
+        told.stale_alerted_at = now
+    session.add(told)
+    session.commit()
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """{status: rows} of the notifier's outbox (empty before the notifier's tables exist)."""
+    from store import models
+
+    notification = getattr(models, "Notification", None)
+    if notification is None:
+        return {}
+    rows = session.exec(select(notification.status, func.count()).group_by(notification.status))
+    return {status: n for status, n in rows}

@@ -1,0 +1,103 @@
+"""``drawwatch status``: per-source health and the outbox, as a table or JSON, and an exit
+status a monitoring check can use. Run as a real process against a real database."""
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from scraper.parse.express_entry import parse_express_entry
+from store.db import make_engine, session as open_session
+from store.ingest import PageFetch, ingest, record_failure, record_not_modified
+from tests.conftest import data
+
+ROOT = Path(__file__).resolve().parent.parent
+EE = "express_entry"
+URL = "http://127.0.0.1:9/feed.json"
+
+
+@pytest.fixture
+def status(tmp_path):
+    db = tmp_path / "dw.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[service]\nfailure_threshold = 2\n'
+                      f'[sources.{EE}]\nurl = "{URL}"\nschedule = "every 1h"\n'
+                      '[sources.oinp]\nenabled = false\n')
+
+    def run(*args):
+        proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "status", *args],
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    engine = make_engine(f"sqlite:///{db}")
+    run.session = lambda: open_session(engine)
+    yield run
+    engine.dispose()
+
+
+def as_json(proc):
+    out = json.loads(proc.stdout)
+    return out, {row["source"]: row for row in out["sources"]}
+
+
+def test_fresh_database(status):
+    proc = status()
+    assert proc.returncode == 0, proc.stderr
+    header, rule, *rows = proc.stdout.splitlines()[:4]
+    assert header.split()[:3] == ["source", "state", "last_success"]
+    assert rows[0].split()[:3] == [EE, "never", "crawled"]
+    assert rows[1].split()[:2] == ["oinp", "disabled"]
+    assert "outbox: empty" in proc.stdout
+
+
+def test_healthy_then_failing_then_recovered(status):
+    with status.session() as s:
+        result = parse_express_entry(data("ee_rounds_123_en.2026-04-02.raw.json"), URL)
+        ok = ingest(s, EE, result, pages=[PageFetch(URL, n_records=409)]).run
+    proc = status("--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    out, rows = as_json(proc)
+    ee = rows[EE]
+    assert (ee["state"], ee["draws"], ee["failures"], ee["last_failure"]) == ("ok", 409, 0, None)
+    assert datetime.fromisoformat(ee["last_success"]) == ok.finished_at
+    # "every 1h" counts from the start of the last crawl.
+    assert datetime.fromisoformat(ee["next_run"]) == ok.started_at + timedelta(hours=1)
+    assert rows["oinp"]["state"] == "disabled" and rows["oinp"]["next_run"] is None
+    assert out["failing"] == []
+
+    with status.session() as s:
+        record_failure(s, EE, f"{URL}: HTTP 500")
+    proc = status("--format", "json")
+    _, rows = as_json(proc)
+    assert proc.returncode == 0 and rows[EE]["state"] == "failed"  # one failure: below the threshold
+
+    with status.session() as s:
+        last = record_failure(s, EE, f"{URL}: TimeoutError: took longer than 5.0 seconds")
+    proc = status("--format", "json")
+    assert proc.returncode == 1
+    out, rows = as_json(proc)
+    ee = rows[EE]
+    assert out["failing"] == [EE] and ee["state"] == "failing" and ee["failures"] == 2
+    assert ee["last_error"] == f"{URL}: TimeoutError: took longer than 5.0 seconds"
+    assert datetime.fromisoformat(ee["last_failure"]) == last.finished_at
+    assert ee["draws"] == 409  # failures lose nothing
+
+    table = status()
+    assert table.returncode == 1 and "failing: express_entry" in table.stderr
+    assert "TimeoutError" in table.stdout and " failing " in table.stdout
+
+    with status.session() as s:
+        record_not_modified(s, EE)
+    proc = status("--format", "json")
+    _, rows = as_json(proc)
+    assert proc.returncode == 0 and rows[EE]["state"] == "ok" and rows[EE]["failures"] == 0
+    # The last failure is still shown, with its error, after the source recovered.
+    assert "TimeoutError" in rows[EE]["last_error"]
+
+
+def test_bad_format_is_a_usage_error(status):
+    proc = status("--format", "xml")
+    assert proc.returncode == 2 and "xml" in proc.stderr
