@@ -40,12 +40,19 @@ class App:
 
         return session(self.engine)
 
+    def synced_session(self):
+        """A session after the config file's subscribers were brought into the database."""
+        from notifier.subscribers import sync_config
+
+        session = self.session()
+        sync_config(session, self.settings)
+        return session
+
     def matcher(self):
-        """The notifier's in-transaction matcher, or None before it exists."""
-        try:
-            from notifier.match import enqueue_matches
-        except ImportError:
-            return None
+        """The notifier's in-transaction matcher, with the config's subscribers synced in."""
+        from notifier.match import enqueue_matches
+
+        self.synced_session().close()
         return enqueue_matches
 
 
@@ -89,17 +96,12 @@ def main(ctx, config_path):
 
 
 def _register() -> None:
+    from notifier.cli import COMMANDS as notifier_commands
     from scraper.cli import COMMANDS as scraper_commands
     from scraper.service_cli import COMMANDS as service_commands
     from store.cli import COMMANDS as store_commands
 
-    for command in (*store_commands, *scraper_commands, *service_commands):
-        main.add_command(command)
-    try:
-        from notifier.cli import COMMANDS as notifier_commands
-    except ImportError:
-        notifier_commands = ()
-    for command in notifier_commands:
+    for command in (*store_commands, *scraper_commands, *service_commands, *notifier_commands):
         main.add_command(command)
 
 

@@ -88,7 +88,7 @@ class Service:
 
     async def _tell_operator(self, title: str, body: str) -> bool:
         _, send_operator = _deliverer()
-        if send_operator is None or not self.settings.operator.get("urls"):
+        if send_operator is None or not self.settings.operator.urls:
             # No channel: the log is the operator's channel of last resort.
             log.error("%s\n%s", title, body)
             return True

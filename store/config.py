@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from notifier.profile import Profile
+
 ENV_VAR = "DRAWWATCH_CONFIG"
 DEFAULT_PATH = "config.toml"
 
@@ -142,18 +144,56 @@ class ServiceSettings(_Strict):
         return value
 
 
+class DeliverySettings(_Strict):
+    concurrency: int = Field(8, ge=1, le=256)  # messages in flight at once
+    max_attempts: int = Field(6, ge=1, le=100)  # then the row is marked failed
+    backoff: float = Field(60.0, gt=0, le=86400)  # seconds before the first retry; doubles each time
+    backoff_max: float = Field(3600.0, gt=0, le=7 * 86400)
+    timeout: float = Field(30.0, gt=0, le=600)  # one channel's send
+    # A row claimed by a deliverer that died mid-send is retried after this long.
+    lease: float = Field(300.0, gt=0, le=86400)
+
+
+class OperatorSettings(_Strict):
+    # Apprise URLs that hear about broken or stale sources (not about draws).
+    urls: list[str] = Field(default_factory=list)
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        from notifier.profile import check_apprise_url
+
+        return [check_apprise_url(u) for u in value]
+
+
+class TemplateSettings(_Strict):
+    # A folder whose files replace the shipped templates of the same name
+    # (alert.title, alert.txt, alert.md, alert.html, correction.*, digest.*, test.*).
+    directory: Path | None = None
+
+
 class Settings(_Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
-    # Profiles, operator channel and templates are validated by the notifier's models.
-    subscribers: list[dict[str, Any]] = Field(default_factory=list)
-    operator: dict[str, Any] = Field(default_factory=dict)
-    templates: dict[str, Any] = Field(default_factory=dict)
+    subscribers: list[Profile] = Field(default_factory=list)
+    operator: OperatorSettings = Field(default_factory=OperatorSettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("subscribers")
+    @classmethod
+    def _unique_names(cls, value: list[Profile]) -> list[Profile]:
+        seen = set()
+        for profile in value:
+            if profile.name in seen:
+                raise ValueError(f"two subscribers are named {profile.name!r}")
+            seen.add(profile.name)
+        return value
 
     def source(self, name: str) -> SourceSettings:
         return self.sources.get(name) or SourceSettings()
@@ -235,6 +275,16 @@ def load_config(path: str | os.PathLike | None = None) -> Settings:
     if file is not None:
         settings.path = file
         settings.database.url = _anchor_sqlite(settings.database.url, file.parent)
+    folder = settings.templates.directory
+    if folder is not None:
+        if file is not None and not folder.is_absolute():
+            folder = settings.templates.directory = file.parent / folder
+        from notifier.render import check_templates
+
+        problem = check_templates(folder)
+        if problem:
+            line = _line_of(text, ("templates", "directory")) if text else None
+            raise ConfigError(f"{where}: templates.directory{f' (line {line})' if line else ''}: {problem}")
     return settings
 
 

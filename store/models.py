@@ -121,3 +121,54 @@ class PageState(SQLModel, table=True):
     last_modified: Optional[str] = None
     n_records: int = 0
     updated: dt.datetime = Field(default_factory=utcnow)
+
+
+class Subscriber(SQLModel, table=True):
+    """One person's alert profile. ``profile`` is the validated ``notifier.profile.Profile``
+    in its JSON form (Apprise URLs included: the database is as private as the config)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    origin: str = "cli"  # "config": declared in the config file, which stays authoritative
+    active: bool = True  # a config subscriber removed from the file is kept, inactive
+    profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created: dt.datetime = Field(default_factory=utcnow)
+    updated: dt.datetime = Field(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one row per message owed to a subscriber about a draw.
+
+    Written in the ingest transaction that stores the draw, so an alert exists exactly
+    when its draw does. ``ref`` is "alert" for the first message, and
+    "correction:<content hash>" for a correction of that version of the draw: the unique
+    key makes a second row for the same message impossible.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "draw_id", "ref", name="uq_notification"),
+        Index("ix_notification_due", "status", "next_attempt_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
+    draw_id: int = Field(foreign_key="draw.id", index=True)
+    kind: str = "alert"  # alert | correction
+    ref: str = "alert"
+    # pending -> sending (claimed by a deliverer) -> sent | pending (retry) | failed;
+    # "withdrawn": a correction made an alert that was not yet sent no longer apply.
+    status: str = "pending"
+    digest: bool = False  # held for the subscriber's daily digest
+    interests: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    unmet: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))  # what the match rested on
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))  # corrections: {fact: [old, new]}
+    delivered: list[int] = Field(default_factory=list, sa_column=Column(JSON))  # indexes of the URLs already reached
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    claimed_at: Optional[dt.datetime] = None
+    claim: Optional[str] = None
+    last_error: Optional[str] = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: Optional[dt.datetime] = None

@@ -1,0 +1,97 @@
+"""Messages from templates: a title and a body in plain text, markdown or HTML.
+
+Apprise tells us which format each channel takes (email: HTML, Slack: markdown, a JSON
+webhook: text), and that variant is rendered for it. Everything scraped is escaped in
+HTML bodies (Jinja autoescape). Files in ``[templates] directory`` replace the shipped
+ones of the same name.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from notifier.match import headline
+from store.models import Draw
+
+SHIPPED = Path(__file__).parent / "templates"
+KINDS = ("alert", "correction", "digest", "test")
+SUFFIX = {"text": "txt", "markdown": "md", "html": "html"}
+FACT_LABELS = {
+    "date": "date", "program": "program or stream", "category_version": "category version",
+    "score_min": "minimum score", "score_max": "maximum score", "tiebreak_time": "tie-break",
+    "window_start": "profile window start", "window_end": "profile window end",
+    "noc_codes": "targeted NOC codes", "programs_covered": "programs covered",
+}
+
+
+@lru_cache(maxsize=8)
+def environment(directory: Path | None = None) -> jinja2.Environment:
+    folders = ([str(directory)] if directory else []) + [str(SHIPPED)]
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folders),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+        undefined=jinja2.StrictUndefined)
+
+
+def check_templates(folder: Path) -> str | None:
+    """None if every template in ``folder`` compiles; else what is wrong and where."""
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    env = environment(folder)
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        stem, _, suffix = path.name.partition(".")
+        if stem.lstrip("_") not in (*KINDS, "draw") or suffix not in ("title", *SUFFIX.values()):
+            return f"{path.name}: not a template drawwatch uses (names: <{'|'.join(KINDS)}>.<title|txt|md|html>)"
+        try:
+            env.get_template(path.name)
+        except jinja2.TemplateSyntaxError as exc:
+            return f"{path.name} line {exc.lineno}: {exc.message}"
+    return None
+
+
+def _moment(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def draw_context(draw: Draw) -> dict:
+    """A draw's facts as the templates show them."""
+    system = draw.score_system
+    label = "CRS" if system == "crs" else "Ontario EOI points" if system == "oinp_eoi" else "Score"
+    if draw.score_min is not None and draw.score_max is not None:
+        score, label = f"{draw.score_min} to {draw.score_max}", f"{label} range"
+    elif draw.score_min is not None:
+        score, label = f"{draw.score_min} and above", f"Lowest {label} invited"
+    else:
+        score = ""
+    start, end = draw.window_start, draw.window_end
+    window = (f"between {_moment(start)} and {_moment(end)}" if start and end
+              else f"by {_moment(end)}" if end else f"from {_moment(start)}" if start else "")
+    return {
+        "headline": headline(draw), "source": draw.source, "key": draw.key, "title": draw.title,
+        "date": draw.date.isoformat() if draw.date else "", "invitations": draw.invitations,
+        "score": score, "score_label": label, "tiebreak": _moment(draw.tiebreak_time), "window": window,
+        "region": draw.region or "", "nocs": list(draw.noc_codes or []), "noc_version": draw.noc_version or "",
+        "url": draw.url or "",
+    }
+
+
+def change_list(changes: dict) -> list[dict]:
+    def show(value):
+        if value is None or value == []:
+            return "(none)"
+        return ", ".join(value) if isinstance(value, list) else str(value)
+
+    return [{"fact": FACT_LABELS.get(k, k), "old": show(old), "new": show(new)} for k, (old, new) in changes.items()]
+
+
+def render(kind: str, fmt: str, context: dict, directory: Path | None = None) -> tuple[str, str]:
+    """(title, body) of message ``kind`` in ``fmt`` ("text", "markdown" or "html")."""
+    env = environment(directory)
+    title = " ".join(env.get_template(f"{kind}.title").render(context).split())
+    body = env.get_template(f"{kind}.{SUFFIX[fmt]}").render(context).strip() + "\n"
+    return title, body
