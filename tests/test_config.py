@@ -77,3 +77,14 @@ def test_config_from_environment_variable(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "scheduler", "draws"], capture_output=True, text=True,
                           cwd=tmp_path, env={"DRAWWATCH_CONFIG": str(path), "PATH": ""})
     assert proc.returncode == 2 and "http.retries (line 2)" in proc.stderr
+
+
+def test_example_subscriber_block_is_valid(tmp_path):
+    """The commented [[subscribers]] example in config.example.toml, uncommented, loads."""
+    text = (ROOT / "config.example.toml").read_text()
+    block = text[text.index("# [[subscribers]]"):]
+    uncommented = "\n".join(line[2:] for line in block.splitlines() if line.startswith("# "))
+    settings = load_config(write(tmp_path, uncommented))
+    (ana,) = settings.subscribers
+    assert ana.name == "ana" and ana.nocs == ["21231", "2173"] and ana.provincial_points == {"ON": 62}
+    assert ana.notify == ["eligible", "targeted", "near_miss"] and str(ana.ee_profile_created) == "2025-03-14"
