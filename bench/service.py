@@ -1,14 +1,17 @@
-"""The service's alert latency, idle cost and memory, on loopback servers.
+"""The service's alert latency, idle cost and memory, on loopback servers, with the real notifier.
 
 Prints:
   1. time from the served Express Entry feed changing to the subscriber's email arriving,
      over several trials (median and worst), with the poll interval used: the real
-     ``drawwatch serve`` process, a local HTTP server and a local SMTP server;
-  2. CPU time of one idle poll of every enabled source (every page answers 304);
-  3. the poller's resident memory after 10 and after 1,000 idle polls.
-(2) and (3) run the service's own crawl path (``Service.crawl`` on one Scrapy runner and one
-loop, as ``serve`` does) back to back in a child process, so that 1,000 polls take seconds
-instead of 1,000 poll intervals and the HTTP server's CPU is not counted.
+     ``drawwatch serve`` process, a local HTTP server and a local SMTP server (aiosmtpd),
+     subscribers and an operator configured, the notifier matching and sending by Apprise;
+  2. CPU time of one idle poll of every enabled source (every page answers 304), and of
+     one outbox sweep with nothing due;
+  3. the service's resident memory after 10 and after 1,000 idle polls.
+(2) and (3) run the service's own code (``Service.crawl`` of every source on one Scrapy
+runner and one loop, then ``Service.send_due``, as ``serve``'s sender does) back to back
+in a child process, so that 1,000 polls take a minute instead of 1,000 poll intervals and
+the HTTP server's CPU is not counted.
 
 Run:  python bench/service.py [--trials 5] [--interval 2] [--polls 1000]
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -33,11 +37,14 @@ from tests.service_harness import Mailbox, ServiceProcess  # noqa: E402
 DATA = ROOT / "tests" / "data"
 FEED = "/content/dam/ircc/documents/json/ee_rounds_123_en.json"
 OLD, NEW = "ee_rounds_123_en.2026-04-02.raw.json", "ee_rounds_123_en.2026-04-21.raw.json"
-SUBSCRIBER = "cec-candidate@example.org"
+# A CEC candidate with 520 points: of the rounds the newer snapshot adds, only #410
+# (Canadian Experience Class, 515) is theirs. The FSW candidate with 400 points fits none.
+SUBSCRIBER, OTHER, OPERATOR = "cec-candidate@example.org", "fsw-candidate@example.org", "operator@example.org"
 # Ontario's pages exist here only as markdown conversions of the live pages (content real,
 # markup not): rendered back to HTML, as the OINP parser tests do.
 # The parser tells a yearly page from a ledger by its path, so the real paths are kept.
 OINP_YEAR = "/page/{year}-ontario-immigrant-nominee-program-updates"
+OINP_YEARS = {0: "oinp_updates_2026.2026-06-19.md", 1: "oinp_updates_2025.2026-06-19.md"}  # years back
 OINP_LEDGERS = {"/page/ontario-immigrant-nominee-program-oinp-invitations-apply": "oinp_invitations_apply.2026-06-19.md",
                 "/page/oinp-express-entry-notifications-interest":
                     "oinp_express_entry_notifications_interest.2026-06-19.md"}
@@ -50,48 +57,77 @@ def serve_sources(site: Site, oinp: bool) -> str:
     if not oinp:
         return tables + "[sources.oinp]\nenabled = false\n"
     year = time.gmtime().tm_year
-    site.put(OINP_YEAR.format(year=year), render(DATA / "oinp_updates_2026.2026-06-19.md")[0], "text/html")
+    for back, name in OINP_YEARS.items():  # this year's page and last year's: the default
+        site.put(OINP_YEAR.format(year=year - back), render(DATA / name)[0], "text/html")
     for path, name in OINP_LEDGERS.items():
         site.put(path, render(DATA / name)[0], content_type="text/html")
     ledgers = ", ".join(f'"{site.url(p)}"' for p in OINP_LEDGERS)
-    return tables + f'[sources.oinp]\nurl = "{site.url(OINP_YEAR)}"\npast_years = 0\nurls = [{ledgers}]\n'
+    return tables + (f'[sources.oinp]\nurl = "{site.url(OINP_YEAR)}"\npast_years = {max(OINP_YEARS)}\n'
+                     f'urls = [{ledgers}]\n')
+
+
+def people(mailbox: Mailbox) -> str:
+    """The notifier's configuration: two subscribers and an operator, all on ``mailbox``."""
+    return (f'[operator]\nurls = ["{mailbox.url(OPERATOR)}"]\n'
+            f'[[subscribers]]\nname = "cec"\nurls = ["{mailbox.url(SUBSCRIBER)}"]\ncrs = 520\nprograms = ["cec"]\n'
+            f'[[subscribers]]\nname = "fsw"\nurls = ["{mailbox.url(OTHER)}"]\ncrs = 400\nprograms = ["fsw"]\n')
 
 
 def config_text(folder: Path, sources: str, extra: str = "") -> str:
+    # delivery_interval is the default 30 s: an alert must not wait for the sweep.
     return (f'[database]\nurl = "sqlite:///{folder / "dw.db"}"\n[logging]\nlevel = "INFO"\n'
             '[http]\ndelay = 0\nretries = 0\ntimeout = 10\n'
             '[service]\ndelivery_interval = 30\n' + sources + extra)
 
 
+class Stamped(list):
+    """``Site.requests`` with the time.monotonic() at which each answer was written."""
+
+    def __init__(self):
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, item) -> None:
+        self.times.append(time.monotonic())
+        super().append(item)
+
+
 # -- 1. latency ---------------------------------------------------------------------
 
-def subscriber_table(mailbox: Mailbox) -> str:
-    # A CEC candidate with 520 points: of the rounds the newer snapshot adds, only #410
-    # (Canadian Experience Class, 515) is theirs.
-    return (f'[[subscribers]]\nname = "bench"\nurls = ["{mailbox.url(SUBSCRIBER)}"]\n'
-            'crs = 520\nprograms = ["cec"]\nenglish_clb = 9\n')
+def latency_trial(interval: int, phase: float) -> tuple[float, float]:
+    """(feed changed -> email arrived, new feed served -> email arrived), in seconds.
 
-
-def latency_trial(interval: int) -> float:
-    site, mailbox = Site().start(), Mailbox().start()
+    The feed changes ``phase`` (0..1) of an interval after a poll answered 304, as a real
+    change falls anywhere between two polls.
+    """
+    site, mailbox = Site(), Mailbox().start()
+    site.requests = Stamped()
+    site.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             sources = serve_sources(site, oinp=False).replace(
                 "[sources.express_entry]\n", f'[sources.express_entry]\nschedule = "every {interval}s"\njitter = 0\n')
             config = folder / "config.toml"
-            config.write_text(config_text(folder, sources, subscriber_table(mailbox)))
+            config.write_text(config_text(folder, sources, people(mailbox)))
             proc = ServiceProcess(config).start()
             try:
                 proc.wait_for("express_entry: 409 new", timeout=60)  # the silent baseline
                 proc.wait_for("express_entry: not modified", timeout=60)
+                time.sleep(phase * interval)  # a benchmark's deliberate pause, not a wait
+                seen = len(site.requests)
                 site.put(FEED, (DATA / NEW).read_bytes())
                 changed = time.monotonic()
                 [mail] = mailbox.wait(SUBSCRIBER, timeout=interval + 30)
-                assert "410" in mail.subject + mail.body, mail
-                return mail.at - changed
+                assert "#410" in mail.subject, mail
+                served = next(t for t, (path, status, _) in zip(site.requests.times[seen:], site.requests[seen:])
+                              if path == FEED and status == 200)
             finally:
-                proc.stop()
+                assert proc.stop() == 0, proc.log
+            # Once, and to no one else.
+            assert len(mailbox.to(SUBSCRIBER)) == 1 and not mailbox.to(OTHER) and not mailbox.to(OPERATOR), \
+                [(m.to, m.subject) for m in mailbox.messages]
+            return mail.at - changed, mail.at - served
     finally:
         mailbox.stop()
         site.stop()
@@ -100,7 +136,8 @@ def latency_trial(interval: int) -> float:
 # -- 2 and 3. idle polls, in a child process ----------------------------------------
 
 def poller(config: str, polls: int) -> None:
-    """Child: baseline every source, then ``polls`` idle polls; prints JSON."""
+    """Child: baseline every source, then ``polls`` idle polls, each followed by an outbox
+    sweep (as the sender's timer does); prints JSON."""
     import asyncio
     import resource
 
@@ -120,12 +157,16 @@ def poller(config: str, polls: int) -> None:
     async def main():
         service._setup()
         baseline = await asyncio.gather(*(service.crawl(n) for n in service.names))
+        await service.send_due()
         out = {"sources": service.names, "baseline": [o.run.outcome if o else "crashed" for o in baseline],
-               "cpu": [], "rss_mib": {}, "outcomes": set()}
+               "cpu": [], "sweep_cpu": [], "rss_mib": {0: rss_mib()}, "outcomes": set()}
         for i in range(1, polls + 1):
             start = time.process_time()
             outcomes = await asyncio.gather(*(service.crawl(n) for n in service.names))
             out["cpu"].append(time.process_time() - start)
+            start = time.process_time()
+            await service.send_due()
+            out["sweep_cpu"].append(time.process_time() - start)
             out["outcomes"].update(o.run.outcome if o else "crashed" for o in outcomes)
             if i in (10, polls):
                 out["rss_mib"][i] = rss_mib()
@@ -136,18 +177,22 @@ def poller(config: str, polls: int) -> None:
 
 
 def idle_polls(polls: int) -> dict:
-    site = Site().start()
+    site, mailbox = Site().start(), Mailbox().start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             config = folder / "config.toml"
-            config.write_text(config_text(folder, serve_sources(site, oinp=True)))
+            config.write_text(config_text(folder, serve_sources(site, oinp=True), people(mailbox)))
             proc = subprocess.run([sys.executable, __file__, "--poller", str(config), "--polls", str(polls)],
                                   capture_output=True, text=True, cwd=ROOT, timeout=3600)
             if proc.returncode:
                 raise SystemExit(f"poller failed:\n{proc.stderr[-3000:]}")
-            return json.loads(proc.stdout.strip().splitlines()[-1])
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            out["requests_per_poll"] = len(site.requests) / (polls + 1)
+            out["mail"] = len(mailbox.messages)
+            return out
     finally:
+        mailbox.stop()
         site.stop()
 
 
@@ -162,22 +207,34 @@ def main() -> None:
         poller(args.poller, args.polls)
         return
 
-    times = [latency_trial(args.interval) for _ in range(args.trials)]
-    print(f"feed change -> email, poll interval {args.interval}s, jitter 0, {args.trials} trials "
-          f"(real `serve` process, loopback HTTP + SMTP):")
-    print(f"  median {statistics.median(times):.2f} s, worst {max(times):.2f} s, best {min(times):.2f} s"
-          f"  [{', '.join(f'{t:.2f}' for t in times)}]")
-    print("  (expected: up to one poll interval of waiting, plus crawl, ingest, match and SMTP delivery)")
+    # Evenly spread phases (shuffled with a fixed seed): where in the poll interval the feed changes.
+    phases = [(i + 0.5) / args.trials for i in range(args.trials)]
+    random.Random(7).shuffle(phases)
+    trials = [latency_trial(args.interval, phase) for phase in phases]
+    total, after = [t for t, _ in trials], [a for _, a in trials]
+    print(f"feed change -> email, poll interval {args.interval}s, jitter 0, {args.trials} trials with the change "
+          f"spread evenly across the interval (real `serve` process, loopback HTTP + SMTP, real notifier):")
+    print(f"  median {statistics.median(total):.2f} s, worst {max(total):.2f} s, best {min(total):.2f} s"
+          f"  [{', '.join(f'{t:.2f}' for t in total)}]")
+    print(f"  of which new feed served -> email accepted by SMTP: median {statistics.median(after) * 1000:.0f} ms, "
+          f"worst {max(after) * 1000:.0f} ms (crawl, parse, ingest, match, render, send)")
+    print("  (the rest is waiting for the next poll: up to one interval)")
 
     idle = idle_polls(args.polls)
     cpu = idle["cpu"][10:] or idle["cpu"]
+    sweep = idle["sweep_cpu"][10:] or idle["sweep_cpu"]
+    p95 = lambda xs: sorted(xs)[int(len(xs) * 0.95)]  # noqa: E731
     print(f"idle poll of every enabled source ({', '.join(idle['sources'])}; baseline "
-          f"{', '.join(idle['baseline'])}; idle outcomes {', '.join(idle['outcomes'])}):")
+          f"{', '.join(idle['baseline'])}; idle outcomes {', '.join(idle['outcomes'])}; "
+          f"{idle['requests_per_poll']:.1f} HTTP requests per poll incl. robots.txt; 2 subscribers, 1 operator):")
     print(f"  CPU per poll: median {statistics.median(cpu) * 1000:.1f} ms, "
-          f"mean {statistics.fmean(cpu) * 1000:.1f} ms, p95 {sorted(cpu)[int(len(cpu) * 0.95)] * 1000:.1f} ms "
-          f"(over {len(cpu)} polls)")
+          f"mean {statistics.fmean(cpu) * 1000:.1f} ms, p95 {p95(cpu) * 1000:.1f} ms (over {len(cpu)} polls)")
+    print(f"  CPU per outbox sweep with nothing due (health check + delivery round): median "
+          f"{statistics.median(sweep) * 1000:.1f} ms, p95 {p95(sweep) * 1000:.1f} ms")
     for n, mib in idle["rss_mib"].items():
-        print(f"  RSS after {n:>5} idle polls: {mib:.1f} MiB")
+        label = "after the baseline" if n == "0" else f"after {n:>5} idle polls"
+        print(f"  RSS {label}: {mib:.1f} MiB")
+    print(f"  mail sent while idle: {idle['mail']}")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,9 @@ async def send_to_url(url: str, kind: str, context: dict, settings: Settings) ->
         plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
         if plugin is None:
             return UrlOutcome(shown, False, "not a notification URL Apprise can send to")
-        fmt = str(getattr(plugin.notify_format, "value", plugin.notify_format))
+        # notify_format may be a tuple (email: html or text; json: any): resolve_format
+        # names the one this channel sends, honouring a ?format= in the URL.
+        fmt = plugin.resolve_format().value
         title, body = render(kind, fmt if fmt in ("text", "markdown", "html") else "text", context,
                              settings.templates.directory)
         sender = apprise.Apprise()
@@ -138,13 +140,21 @@ def _claim(engine: Engine, settings: Settings, now: dt.datetime) -> list[Message
         rows = session.exec(due).all()
         subscribers = {s.id: s for s in session.exec(
             select(Subscriber).where(col(Subscriber.id).in_({r[1] for r in rows})))}
-        wanted, withdrawn = [], []
+        wanted, withdrawn, waiting = [], [], {}
         for note_id, subscriber_id, digest, created in rows:
             sub = subscribers.get(subscriber_id)
             if sub is None or not sub.active:
                 withdrawn.append(note_id)
             elif not digest or _aware(created) <= digest_slot(sub.profile, now):
                 wanted.append(note_id)
+            else:
+                waiting.setdefault(subscriber_id, []).append(note_id)
+        for subscriber_id, ids in waiting.items():
+            # Not due before the next digest: out of the due query until then, so a
+            # pile of waiting digest rows never crowds out an immediate alert.
+            next_slot = digest_slot(subscribers[subscriber_id].profile, now) + dt.timedelta(days=1)
+            session.exec(update(Notification).where(col(Notification.id).in_(ids))
+                         .values(next_attempt_at=next_slot))
         if withdrawn:
             session.exec(update(Notification).where(col(Notification.id).in_(withdrawn))
                          .values(status="withdrawn", last_error="the subscriber was removed"))
@@ -213,7 +223,8 @@ async def deliver_due(engine: Engine, settings: Settings, *, now: dt.datetime | 
 
     async def one(message: Message) -> None:
         outcomes = await _send(message, settings, limit)
-        state = await asyncio.to_thread(_settle, engine, settings, message, outcomes, utcnow())
+        # A caller driving the clock (``now``) gets backoff counted from that clock too.
+        state = await asyncio.to_thread(_settle, engine, settings, message, outcomes, now or utcnow())
         n = len(message.ids)
         report.sent += n if state == "sent" else 0
         report.retrying += n if state == "retrying" else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -25,6 +26,10 @@ SOURCE_TITLE = {"express_entry": "Express Entry", "oinp": "Ontario"}
 # Ontario's French-Speaking Skilled Worker stream: NCLC 7 in French and CLB 6 in English.
 FRENCH_STREAMS = {"fssw": (7, 6)}
 FRENCH_CATEGORY_NCLC = 7
+# Profile creation dates are days as Ottawa/Toronto shows them (the draws' own clock):
+# a window ending "April 28, 11:59 p.m." is stored as 03:59 UTC on the 29th, and the
+# 29th must not count as inside it.
+DRAW_ZONE = ZoneInfo("America/Toronto")
 
 
 @dataclass
@@ -54,6 +59,11 @@ def _moment(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "?"
 
 
+def _local_day(value: dt.datetime) -> dt.date:
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)  # SQLite hands UTC back naive
+    return aware.astimezone(DRAW_ZONE).date()
+
+
 def _noc_title(code: str) -> str:
     from store.reference.noc import lookup
 
@@ -73,7 +83,9 @@ def headline(draw: Draw) -> str:
         except (RegistryError, KeyError):
             stream = draw.title
         target = (draw.extra or {}).get("target")
-        what = f"{target} draw" if target and target != "general" else "draw"
+        # A regional selection names its region below: not "gta draw (GTA)".
+        regional = bool(target and draw.region and target in draw.region.casefold())
+        what = f"{target} draw" if target and target != "general" and not regional else "draw"
         region = f" ({draw.region})" if draw.region else ""
         return f"Ontario {stream.removeprefix('Express Entry ')} {what}{region}, {_day(draw.date)}"
     return f"{SOURCE_TITLE.get(draw.source, draw.source)}: {draw.title}, {_day(draw.date)}"
@@ -124,7 +136,7 @@ def _score(checks: _Checks, draw: Draw, mine: int | None, system: str, tiebreak_
                              f"({_moment(draw.tiebreak_time)}) needs your profile's creation date")
                 checks.non_score_unmet = True
             else:
-                before = tiebreak_date < draw.tiebreak_time.date()
+                before = tiebreak_date < _local_day(draw.tiebreak_time)
                 checks.check(before, f"your {label} {mine} equals the minimum and your profile "
                              f"({tiebreak_date}) predates the tie-break {_moment(draw.tiebreak_time)}",
                              f"your {label} {mine} equals the minimum but your profile ({tiebreak_date}) "
@@ -141,9 +153,9 @@ def _score(checks: _Checks, draw: Draw, mine: int | None, system: str, tiebreak_
 def _occupations(checks: _Checks, profile: MatchProfile, targeted: dict[str, str], draw: Draw,
                  what: str) -> bool:
     """Targeted NOCs against the profile's; True when one of them is targeted."""
-    mine = [c for c in targeted if c in profile.noc2021]
+    mine = [c for c in profile.noc2021 if c in targeted]
     if mine:
-        shown = []
+        shown: dict[str, list[str]] = {}  # the code the subscriber gave -> the draw's codes it hits
         for code in sorted(mine)[:3]:
             given = profile.noc2021[code]
             published = [c for c in draw.noc_codes or [] if c == code or (len(c) == 4 and c == given)]
@@ -151,16 +163,20 @@ def _occupations(checks: _Checks, profile: MatchProfile, targeted: dict[str, str
                 from store.reference.noc import to_2016
 
                 published = sorted(set(draw.noc_codes or []) & to_2016(code)) or published
-            lead = f"NOC {published[0]} (your {_noc_title(code)})" if published and published[0] != code \
-                else f"your NOC {_noc_title(code)}"
-            shown.append(lead)
-        checks.check(True, f"{what} {', '.join(shown)}", "")
+            # The subscriber's own code when the draw printed it (2173 on a 2016-coded page).
+            hit = given if given in published else published[0] if published else code
+            if hit not in shown.setdefault(given, []):
+                shown[given].append(hit)
+        # Name the code the subscriber gave: their 2016 code 2173 is not "your NOC 21231".
+        leads = [f"your NOC {_noc_title(given)}" if hits == [given]
+                 else f"NOC {', '.join(hits)} (your {_noc_title(given)})" for given, hits in shown.items()]
+        checks.check(True, f"{what} {', '.join(leads)}", "")
         return True
     if not profile.noc2021:
         checks.check(None, "", f"{what} {len(targeted)} occupations; your profile has no NOC code")
     else:
         checks.check(False, "", f"{what} {len(targeted)} occupations, none of yours "
-                     f"({', '.join(sorted(profile.noc2021))})")
+                     f"({', '.join(sorted(set(profile.noc2021.values())))})")
     return False
 
 
@@ -174,12 +190,12 @@ def _window(checks: _Checks, draw: Draw, created: dt.date | None, what: str) -> 
         checks.check(None, "", f"the draw took {what}s created {span}; your profile has no {what} creation date")
         return
     # Profile dates are days: a day overlapping the window counts as inside.
-    inside = (start is None or created >= start.date()) and (end is None or created <= end.date())
+    inside = (start is None or created >= _local_day(start)) and (end is None or created <= _local_day(end))
     checks.check(inside, f"your {what} ({created}) was created inside the window ({span})",
                  f"your {what} ({created}) was not created in the window ({span})")
 
 
-def _express_entry(checks: _Checks, profile: MatchProfile, draw: Draw, nocs: dict[str, str]) -> bool:
+def _express_entry(checks: _Checks, profile: MatchProfile, draw: Draw, shared: "DrawFacts") -> bool:
     slug = draw.program or "unknown"
     category = CATEGORIES.get(slug)
     targets = False
@@ -204,7 +220,7 @@ def _express_entry(checks: _Checks, profile: MatchProfile, draw: Draw, nocs: dic
                      f"French-language round ({rule}); " + (f"your NCLC is {nclc}" if nclc is not None
                                                               else "your profile has no NCLC level"))
     elif category is not None and category.kind == "occupation":
-        on_list = {c: v for c, v in nocs.items() if v == "category"}
+        on_list = shared.on_list
         label = f"{category.title} ({draw.category_version or 'no version'})"
         if on_list:
             targets = _occupations(checks, profile, on_list, draw, f"the {label} list holds")
@@ -217,8 +233,8 @@ def _express_entry(checks: _Checks, profile: MatchProfile, draw: Draw, nocs: dic
     return targets
 
 
-def _provincial(checks: _Checks, profile: MatchProfile, draw: Draw, nocs: dict[str, str], province: str) -> bool:
-    targeted = {c: v for c, v in nocs.items() if v in ("published", "crosswalk")}
+def _provincial(checks: _Checks, profile: MatchProfile, draw: Draw, shared: "DrawFacts", province: str) -> bool:
+    targeted = shared.targeted
     targets = bool(targeted) and _occupations(checks, profile, targeted, draw, "the draw targets")
     if draw.program in FRENCH_STREAMS:
         need_fr, need_en = FRENCH_STREAMS[draw.program]
@@ -253,11 +269,31 @@ def facts_of(draw: Draw) -> dict:
     }
 
 
-def evaluate(profile: MatchProfile, draw: Draw, nocs: dict[str, str] | None = None) -> Decision:
-    """The decision for one profile and one draw (``nocs``: ``draw_nocs(draw)``, passed in
-    when the caller evaluates many profiles against the same draw)."""
+@dataclass(frozen=True)
+class DrawFacts:
+    """What every decision on one draw shares, worked out once per draw: matching runs
+    each new draw against every subscriber. ``facts`` is shared by those decisions."""
+
+    headline: str
+    facts: dict
+    on_list: dict[str, str]  # NOC 2021 codes on the draw's Express Entry category list
+    targeted: dict[str, str]  # NOC 2021 codes the draw itself names (published or crosswalked)
+
+
+def draw_facts(draw: Draw, nocs: dict[str, str] | None = None) -> DrawFacts:
     nocs = draw_nocs(draw) if nocs is None else nocs
-    decision = Decision(profile.name, draw.key, headline(draw), facts=facts_of(draw))
+    return DrawFacts(headline(draw), facts_of(draw),
+                     on_list={c: v for c, v in nocs.items() if v == "category"},
+                     targeted={c: v for c, v in nocs.items() if v in ("published", "crosswalk")})
+
+
+def evaluate(profile: MatchProfile, draw: Draw, nocs: dict[str, str] | None = None, *,
+             shared: DrawFacts | None = None) -> Decision:
+    """The decision for one profile and one draw (``shared``: ``draw_facts(draw)``, passed
+    in when the caller evaluates many profiles against the same draw; ``nocs``:
+    ``draw_nocs(draw)``, when only that is at hand)."""
+    shared = draw_facts(draw, nocs) if shared is None else shared
+    decision = Decision(profile.name, draw.key, shared.headline, facts=shared.facts)
     province = SOURCE_PROVINCE.get(draw.source)
     if profile.sources and draw.source not in profile.sources:
         decision.unmet.append(f"{SOURCE_TITLE.get(draw.source, draw.source)} is not among your sources")
@@ -267,9 +303,9 @@ def evaluate(profile: MatchProfile, draw: Draw, nocs: dict[str, str] | None = No
         return decision
     checks = _Checks()
     if province:
-        targets = _provincial(checks, profile, draw, nocs, province)
+        targets = _provincial(checks, profile, draw, shared, province)
     else:
-        targets = _express_entry(checks, profile, draw, nocs)
+        targets = _express_entry(checks, profile, draw, shared)
     decision.reasons, decision.unmet = checks.reasons, checks.unmet
     decision.eligible, decision.targeted = checks.all_met, targets
     near = (not checks.all_met and not checks.non_score_unmet and checks.score_gap is not None
@@ -346,11 +382,11 @@ def enqueue_matches(session: Session, report) -> int:
                                  .where(col(Notification.draw_id).in_({d for _, d, _ in ids}))))
         rows = [r for r in rows if (r["subscriber_id"], r["draw_id"], r["ref"]) not in taken]
     for draw in [*report.new, *changed]:
-        nocs = draw_nocs(draw)
+        shared = draw_facts(draw)
         for profile in profiles.values():
             if (profile.subscriber_id, draw.id) in alerted:
                 continue
-            decision = evaluate(profile, draw, nocs)
+            decision = evaluate(profile, draw, shared=shared)
             if decision.matched:
                 rows.append(_row(profile, draw, decision, now))
     if rows:
@@ -365,6 +401,6 @@ def decisions_for(session: Session, profiles: Iterable[MatchProfile], draws: Ite
     profiles = list(profiles)
     out = []
     for draw in draws:
-        nocs = draw_nocs(draw)
-        out += [evaluate(p, draw, nocs) for p in profiles]
+        shared = draw_facts(draw)
+        out += [evaluate(p, draw, shared=shared) for p in profiles]
     return out

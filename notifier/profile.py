@@ -38,6 +38,16 @@ def check_apprise_url(url: str) -> str:
     return url.strip()
 
 
+def check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known time zone") from None
+    return value
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -123,13 +133,7 @@ class Profile(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a known time zone") from None
-        return value
+        return check_timezone(value)
 
 
 def _province(code: str) -> str:

@@ -17,7 +17,9 @@ def mask_url(url: str) -> str:
 
         plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
         if plugin:
-            return plugin.url(privacy=True)
+            # Apprise's privacy rendering leaves the path of generic webhooks
+            # (json://, form://, xml://) in clear, where tokens often live.
+            return mask(plugin.url(privacy=True))
     except Exception:  # a URL Apprise can't read is masked by the generic rule below
         pass
     return mask(url)

@@ -6,6 +6,7 @@ database. Every write validates through ``Profile``.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,6 +16,8 @@ from sqlmodel import Session, select
 from notifier.profile import Profile
 from store.config import Settings
 from store.models import Notification, Subscriber, utcnow
+
+log = logging.getLogger(__name__)
 
 
 class ProfileError(ValueError):
@@ -48,6 +51,8 @@ def sync_config(session: Session, settings: Settings) -> None:
         if row is None:
             session.add(Subscriber(name=name, origin="config", profile=data, created=now, updated=now))
         elif row.profile != data or row.origin != "config" or not row.active:
+            if row.origin != "config":
+                log.warning("subscriber %r: the config file now declares it; its CLI profile is replaced", name)
             row.profile, row.origin, row.active, row.updated = data, "config", True, now
             session.add(row)
     for name, row in existing.items():
@@ -71,8 +76,10 @@ def listing(session: Session, *, include_inactive: bool = False) -> list[Subscri
 
 def add(session: Session, data: dict[str, Any]) -> Subscriber:
     profile = validate(data)
-    if get(session, profile.name) is not None:
-        raise ProfileError(f"name: a subscriber named {profile.name!r} exists already (use edit)")
+    existing = get(session, profile.name)
+    if existing is not None:
+        hint = "it is declared in the config file" if existing.origin == "config" else "use edit"
+        raise ProfileError(f"name: a subscriber named {profile.name!r} exists already ({hint})")
     row = Subscriber(name=profile.name, origin="cli", profile=_stored(profile))
     session.add(row)
     session.commit()

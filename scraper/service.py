@@ -4,8 +4,8 @@ One process and one asyncio loop (Scrapy's asyncio reactor, see ``run_in_reactor
 shared by APScheduler's AsyncIOScheduler, one Scrapy AsyncCrawlerRunner and Apprise.
 Each source is its own job (at most one crawl of it at a time), so a slow source never
 holds up another. One sender task does everything that talks to people: it drains the
-outbox as soon as a crawl may have added to it, sends operator health messages, and
-sweeps every ``delivery_interval`` for retries and digests.
+notifier's outbox as soon as a crawl may have added to it, sends operator health messages,
+and sweeps every ``delivery_interval`` for retries and digests.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from notifier.deliver import deliver_due, send_operator
 from scraper.crawl import CrawlOutcome, crawl_source, make_runner
 from scraper.schedule import effective_jitter, first_run, make_trigger
 from scraper.sources import SOURCES
@@ -26,15 +27,6 @@ from store.ingest import Matcher
 from store.models import utcnow
 
 log = logging.getLogger(__name__)
-
-
-def _deliverer():
-    """The notifier's outbox drain and operator channel (imported late: optional parts)."""
-    try:
-        from notifier.deliver import deliver_due, send_operator
-    except ImportError:
-        return None, None
-    return deliver_due, send_operator
 
 
 class Service:
@@ -76,19 +68,16 @@ class Service:
     # -- talking to people ----------------------------------------------------------
 
     async def deliver(self) -> None:
-        deliver_due, _ = _deliverer()
-        if deliver_due is None:
-            return
         try:
             report = await deliver_due(self.engine, self.settings)
         except Exception:
             log.exception("delivery round failed; the outbox keeps every unsent alert")
             return
-        log.debug("delivery: %s", report)
+        # Quiet when there was nothing to send (every sweep); one line when there was.
+        log.log(logging.INFO if report.messages else logging.DEBUG, "delivery: %s", report)
 
     async def _tell_operator(self, title: str, body: str) -> bool:
-        _, send_operator = _deliverer()
-        if send_operator is None or not self.settings.operator.urls:
+        if not self.settings.operator.urls:
             # No channel: the log is the operator's channel of last resort.
             log.error("%s\n%s", title, body)
             return True
@@ -115,8 +104,10 @@ class Service:
                     await asyncio.to_thread(self._record, message)
 
     async def send_due(self) -> None:
-        await self.check_health()
+        # Subscribers first: an operator channel that hangs until its timeout must not
+        # hold back the alerts a crawl just queued.
         await self.deliver()
+        await self.check_health()
 
     async def _sender(self) -> None:
         while not self._stop.is_set():

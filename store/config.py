@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from notifier.profile import Profile
+from notifier.profile import Profile, check_timezone
 
 ENV_VAR = "DRAWWATCH_CONFIG"
 DEFAULT_PATH = "config.toml"
@@ -135,13 +135,7 @@ class ServiceSettings(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a known time zone") from None
-        return value
+        return check_timezone(value)
 
 
 class DeliverySettings(_Strict):

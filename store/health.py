@@ -182,11 +182,8 @@ def record_sent(session: Session, message: OperatorMessage, now: dt.datetime | N
 
 
 def outbox_counts(session: Session) -> dict[str, int]:
-    """{status: rows} of the notifier's outbox (empty before the notifier's tables exist)."""
-    from store import models
+    """{status: rows} of the notifier's outbox."""
+    from store.models import Notification
 
-    notification = getattr(models, "Notification", None)
-    if notification is None:
-        return {}
-    rows = session.exec(select(notification.status, func.count()).group_by(notification.status))
+    rows = session.exec(select(Notification.status, func.count()).group_by(Notification.status))
     return {status: n for status, n in rows}
