@@ -8,10 +8,11 @@ Prints:
       2026-04-30 Foreign Worker draw (39 NOCs, EOI points, a profile window; the stored
       draws are the 2026 updates page and both ledgers without it).
   (b) delivering M outbox rows (default 10,000) to a local webhook (a threaded HTTP
-      server on 127.0.0.1 counting POSTs) with ``notifier.deliver.deliver_due`` at the
+      server on 127.0.0.1, in its own process, counting POSTs) with ``notifier.deliver.deliver_due`` at the
       configured concurrency, next to a plain sequential Apprise loop on the same sink.
 
 Run:  python bench/fanout.py [--subscribers 100000] [--notifications 10000] [--concurrency N]
+      [--latency-ms 50 --skip matching]   (a channel that takes 50 ms to answer)
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import datetime as dt
 import random
 import sys
 import tempfile
-import threading
+import multiprocessing
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -54,41 +55,56 @@ LEDGERS = ("oinp_invitations_apply.2026-06-19.md", "oinp_express_entry_notificat
 # -- the sink ---------------------------------------------------------------------------
 
 
+def _serve_sink(ports, posts, latency: float) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if latency:
+                time.sleep(latency)  # a real channel's answer takes this long
+            with posts.get_lock():
+                posts.value += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    ports.put(server.server_address[1])
+    server.serve_forever()
+
+
 class Sink:
-    """A webhook on 127.0.0.1 that answers every POST 200 and counts them."""
+    """A webhook on 127.0.0.1 that answers every POST 200 and counts them.
 
-    def __init__(self) -> None:
-        self.posts = 0
-        self._lock = threading.Lock()
-        sink = self
+    It runs in its own process, as a real channel would: in the benchmark's process its
+    request handling would compete for the interpreter lock with the sender measured.
+    """
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def __init__(self, latency: float = 0.0) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._posts = ctx.Value("q", 0)
+        ports = ctx.Queue()
+        self._process = ctx.Process(target=_serve_sink, args=(ports, self._posts, latency), daemon=True)
+        self._process.start()
+        self.port = ports.get(timeout=30)
 
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with sink._lock:
-                    sink.posts += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def posts(self) -> int:
+        return self._posts.value
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"json://{host}:{port}/hook"
+        return f"json://127.0.0.1:{self.port}/hook"
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._process.terminate()
+        self._process.join(10)
 
 
 # -- subscribers ------------------------------------------------------------------------
@@ -207,14 +223,14 @@ def fill_outbox(engine, url: str, wanted: int) -> int:
         return s.exec(select(func.count()).select_from(Notification)).one()
 
 
-def bench_delivery(m: int, concurrency: int | None, folder: Path) -> None:
+def bench_delivery(m: int, concurrency: int | None, folder: Path, latency: float = 0.0) -> None:
     import apprise
 
     from notifier.deliver import _item, deliver_due
     from notifier.render import render as render_message
     from store.models import Draw
 
-    sink = Sink()
+    sink = Sink(latency)
     try:
         engine = make_engine(f"sqlite:///{folder / 'deliver.db'}")
         queued = fill_outbox(engine, sink.url, m)
@@ -255,6 +271,8 @@ def main() -> None:
     parser.add_argument("--notifications", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=None,
                         help="override [delivery] concurrency (default: the configured value)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="the sink answers each POST after this long (a real channel is not instant)")
     parser.add_argument("--skip", choices=("matching", "delivery"), action="append", default=[])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -262,8 +280,8 @@ def main() -> None:
             print("(a) matching one new draw inside ingest (SQLite)")
             bench_matching(args.subscribers, "json://127.0.0.1:9/hook", Path(tmp))  # never sent to
         if "delivery" not in args.skip:
-            print("(b) delivering the outbox to a webhook on 127.0.0.1")
-            bench_delivery(args.notifications, args.concurrency, Path(tmp))
+            print(f"(b) delivering the outbox to a webhook on 127.0.0.1 answering after {args.latency_ms:g} ms")
+            bench_delivery(args.notifications, args.concurrency, Path(tmp), args.latency_ms / 1000)
 
 
 if __name__ == "__main__":

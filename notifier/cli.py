@@ -174,7 +174,7 @@ def notify_test_cmd(ctx, name):
         _fail(ctx, f"no subscriber named {name!r}")
     outcomes = asyncio.run(send_test(row.name, row.profile["urls"], app.settings))
     for outcome in outcomes:
-        click.echo(f"{outcome.url}: " + ("sent" if outcome.ok else f"FAILED: {outcome.error}"))
+        click.echo(f"{outcome.masked}: " + ("sent" if outcome.ok else f"FAILED: {outcome.error}"))
     if not all(o.ok for o in outcomes):
         ctx.exit(1)
 

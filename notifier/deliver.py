@@ -51,9 +51,15 @@ class Message:
 
 @dataclass
 class UrlOutcome:
-    url: str  # masked
+    url: str  # as configured: show ``masked``, never this
     ok: bool
-    error: str = ""
+    error: str = ""  # already masked
+
+    @property
+    def masked(self) -> str:
+        # Computed only when shown: masking parses the URL again, which costs as much
+        # as sending on a fast channel.
+        return mask_url(self.url)
 
 
 @dataclass
@@ -70,11 +76,25 @@ class DeliveryReport:
 # -- sending --------------------------------------------------------------------------
 
 
+_idle_senders: list = []  # apprise.Apprise objects between two sends
+
+
+def _sender():
+    """An empty ``apprise.Apprise``: reused, because building one reads the locale
+    catalogues from disk, which cost more than a send to a fast channel."""
+    import apprise
+
+    sender = _idle_senders.pop() if _idle_senders else apprise.Apprise()
+    sender.clear()
+    return sender
+
+
 async def send_to_url(url: str, kind: str, context: dict, settings: Settings) -> UrlOutcome:
     """Render ``kind`` in the format the channel takes and send it; never raises."""
     import apprise
 
-    shown = mask_url(url)
+    shown = url
+    sender = None
     try:
         plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
         if plugin is None:
@@ -84,7 +104,7 @@ async def send_to_url(url: str, kind: str, context: dict, settings: Settings) ->
         fmt = plugin.resolve_format().value
         title, body = render(kind, fmt if fmt in ("text", "markdown", "html") else "text", context,
                              settings.templates.directory)
-        sender = apprise.Apprise()
+        sender = _sender()
         sender.add(plugin)
         timeout = settings.delivery.timeout
         result = await asyncio.wait_for(
@@ -95,6 +115,10 @@ async def send_to_url(url: str, kind: str, context: dict, settings: Settings) ->
         return UrlOutcome(shown, False, f"no answer within {settings.delivery.timeout:g}s")
     except Exception as exc:  # a template or plugin bug must cost one message, not the round
         return UrlOutcome(shown, False, mask(f"{type(exc).__name__}: {exc}"))
+    finally:
+        if sender is not None:
+            sender.clear()
+            _idle_senders.append(sender)
     if result:
         return UrlOutcome(shown, True)
     errors = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR", "CRITICAL")]
@@ -190,30 +214,63 @@ def _item(note: Notification, draw: Draw, subscriber: str) -> dict:
             "still": bool(note.interests)}
 
 
-def _settle(engine: Engine, settings: Settings, message: Message, outcomes: list[tuple[int, UrlOutcome]],
-            now: dt.datetime) -> str:
+def _outcome_values(settings: Settings, message: Message, outcomes: list[tuple[int, UrlOutcome]],
+                    now: dt.datetime) -> tuple[str, dict]:
+    """(state, column values) of a message's rows once its channels answered."""
     delivered = message.delivered | {i for i, o in outcomes if o.ok}
-    errors = [f"{o.url}: {o.error}" for _, o in outcomes if not o.ok]
-    mine = (col(Notification.id).in_(message.ids), Notification.claim == message.claim)
+    attempts = message.attempts + 1
+    if len(delivered) == len(message.urls):
+        return "sent", dict(status="sent", sent_at=now, delivered=sorted(delivered), claim=None, last_error=None,
+                            attempts=attempts)
+    errors = "; ".join(f"{o.masked}: {o.error}" for _, o in outcomes if not o.ok)[:2000]
+    give_up = attempts >= settings.delivery.max_attempts
+    wait = min(settings.delivery.backoff * 2 ** (attempts - 1), settings.delivery.backoff_max)
+    log.warning("%s: %s %s (attempt %d of %d): %s", message.subscriber, message.kind,
+                "failed for good" if give_up else "not delivered", attempts, settings.delivery.max_attempts, errors)
+    return ("failed" if give_up else "retrying"), dict(
+        status="failed" if give_up else "pending", attempts=attempts, claim=None, delivered=sorted(delivered),
+        last_error=errors, next_attempt_at=now + dt.timedelta(seconds=wait))
+
+
+def _settle(engine: Engine, settled: list[tuple[Message, dict]]) -> None:
+    """Write the outcomes of several messages in one transaction."""
     with open_session(engine) as session:
-        if len(delivered) == len(message.urls):
-            values = dict(status="sent", sent_at=now, delivered=sorted(delivered), claim=None, last_error=None,
-                          attempts=message.attempts + 1)
-            state = "sent"
-        else:
-            attempts = message.attempts + 1
-            give_up = attempts >= settings.delivery.max_attempts
-            wait = min(settings.delivery.backoff * 2 ** (attempts - 1), settings.delivery.backoff_max)
-            values = dict(status="failed" if give_up else "pending", attempts=attempts, claim=None,
-                          delivered=sorted(delivered), last_error="; ".join(errors)[:2000],
-                          next_attempt_at=now + dt.timedelta(seconds=wait))
-            state = "failed" if give_up else "retrying"
-            log.warning("%s: %s %s (attempt %d of %d)%s", message.subscriber, message.kind,
-                        "failed for good" if give_up else "not delivered", attempts,
-                        settings.delivery.max_attempts, f": {values['last_error']}")
-        session.exec(update(Notification).where(*mine).values(**values))
+        for message, values in settled:
+            session.exec(update(Notification).where(col(Notification.id).in_(message.ids),
+                                                    Notification.claim == message.claim).values(**values))
         session.commit()
-    return state
+
+
+class _Settler:
+    """Writes outcomes as they arrive, batching whatever arrived while the last write ran.
+
+    One writer instead of a transaction per message: at hundreds of messages a second the
+    per-commit cost and the threads queueing for SQLite's lock dominated. A message sent
+    but not yet written stays ``sending`` -- the same window as a crash mid-send, only as
+    long as one write.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.queue: list[tuple[Message, dict]] = []
+        self.ready = asyncio.Event()
+        self.writer: asyncio.Task | None = None
+
+    def add(self, message: Message, values: dict) -> None:
+        self.queue.append((message, values))
+        self.ready.set()
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        while self.queue:
+            batch, self.queue = self.queue, []
+            self.ready.clear()
+            await asyncio.to_thread(_settle, self.engine, batch)
+
+    async def flush(self) -> None:
+        while self.writer is not None and not self.writer.done():
+            await self.writer
 
 
 async def deliver_due(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> DeliveryReport:
@@ -221,23 +278,30 @@ async def deliver_due(engine: Engine, settings: Settings, *, now: dt.datetime | 
     report = DeliveryReport()
     limit = asyncio.Semaphore(settings.delivery.concurrency)
 
+    settler = _Settler(engine)
+
     async def one(message: Message) -> None:
         outcomes = await _send(message, settings, limit)
         # A caller driving the clock (``now``) gets backoff counted from that clock too.
-        state = await asyncio.to_thread(_settle, engine, settings, message, outcomes, now or utcnow())
+        state, values = _outcome_values(settings, message, outcomes, now or utcnow())
+        settler.add(message, values)
         n = len(message.ids)
         report.sent += n if state == "sent" else 0
         report.retrying += n if state == "retrying" else 0
         report.failed += n if state == "failed" else 0
 
-    while True:
-        messages = await asyncio.to_thread(_claim, engine, settings, now or utcnow())
-        if not messages:
-            return report
-        report.messages += len(messages)
-        await asyncio.gather(*(one(m) for m in messages))
-        if sum(len(m.ids) for m in messages) < CLAIM_BATCH:
-            return report
+    try:
+        while True:
+            messages = await asyncio.to_thread(_claim, engine, settings, now or utcnow())
+            if not messages:
+                return report
+            report.messages += len(messages)
+            await asyncio.gather(*(one(m) for m in messages))
+            await settler.flush()
+            if sum(len(m.ids) for m in messages) < CLAIM_BATCH:
+                return report
+    finally:
+        await settler.flush()
 
 
 async def send_test(name: str, urls: list[str], settings: Settings) -> list[UrlOutcome]:

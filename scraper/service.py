@@ -82,7 +82,14 @@ class Service:
             log.error("%s\n%s", title, body)
             return True
         try:
-            return bool(await send_operator(self.settings, title, body))
+            # Bounded like a subscriber's send: a channel that never answers must not stall
+            # the sender (and with it every alert) for good.
+            return bool(await asyncio.wait_for(send_operator(self.settings, title, body),
+                                               timeout=self.settings.delivery.timeout + 5))
+        except TimeoutError:
+            log.warning("operator message %r: no answer within %gs; retried at the next check",
+                        title, self.settings.delivery.timeout + 5)
+            return False
         except Exception:
             log.exception("operator message %r not sent; retried at the next check", title)
             return False

@@ -324,6 +324,7 @@ def test_sigterm_mid_crawl_delivers_what_it_found_and_a_restart_sends_nothing_tw
     assert [(r.outcome, r.n_new) for r in service.runs()] == [("ok", 409), ("ok", 3)]
     assert subjects(mailbox, CEC) == [ROUND_410] and mailbox.to(FSW) == []
     assert service.outbox() == [("cec", "410", "alert", "sent")]
+    assert "waiting for 1 running crawl" in proc.log  # the signal did come mid-crawl
     assert "Traceback" not in proc.log and proc.lines[-1].endswith("stopped")
     # Restarted: the feed is polled (304s) and the outbox swept, at start, while running and
     # at the stop; nothing goes out again.
