@@ -334,33 +334,54 @@ def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime
 
 def _corrections(session: Session, profiles: dict[int, MatchProfile], draws: list[Draw],
                  now: dt.datetime) -> tuple[list[dict], set[tuple[int, int]]]:
-    """Rows owed for corrected draws, and the (subscriber, draw) pairs already alerted."""
+    """Rows owed for corrected draws, and the (subscriber, draw) pairs already alerted.
+
+    A correction states what changed since the subscriber was last told (the alert, or
+    the latest correction sent); one not sent yet is brought up to date instead of
+    queueing a second one.
+    """
     rows: list[dict] = []
-    alerted: set[tuple[int, int]] = set()
     by_id = {d.id: d for d in draws}
-    existing = session.exec(select(Notification).where(col(Notification.draw_id).in_(list(by_id)),
-                                                       Notification.kind == "alert"))
-    for note in existing:
-        alerted.add((note.subscriber_id, note.draw_id))
-        profile = profiles.get(note.subscriber_id)
-        if profile is None or note.status in ("withdrawn", "failed"):
-            continue  # failed: the subscriber never heard of it, so there is nothing to correct
-        draw = by_id[note.draw_id]
-        decision = evaluate(profile, draw)
-        if note.status == "pending":
-            # Not sent yet: the alert itself is brought up to date instead.
-            note.reasons, note.unmet, note.facts, note.interests = (decision.reasons, decision.unmet,
-                                                                    decision.facts, decision.interests)
-            if not decision.matched:
-                note.status, note.last_error = "withdrawn", "a correction of the draw made it no longer apply"
-            session.add(note)
+    history: dict[tuple[int, int], list[Notification]] = {}
+    for note in session.exec(select(Notification).where(col(Notification.draw_id).in_(list(by_id)))
+                             .order_by(Notification.id)):
+        history.setdefault((note.subscriber_id, note.draw_id), []).append(note)
+    alerted = set()
+    for (subscriber_id, draw_id), notes in history.items():
+        alert = next((n for n in notes if n.kind == "alert"), None)
+        profile = profiles.get(subscriber_id)
+        if alert is None:
             continue
-        changed = {k: [note.facts.get(k), v] for k, v in decision.facts.items() if note.facts.get(k) != v}
-        if not changed:
-            continue  # e.g. only the invitation count or the text moved: nothing the alert said
-        rows.append(_row(profile, draw, decision, now, kind="correction",
-                         ref=f"correction:{draw.content_hash[:20]}", changes=changed))
+        alerted.add((subscriber_id, draw_id))
+        if profile is None or alert.status in ("withdrawn", "failed"):
+            continue  # failed: the subscriber never heard of it, so there is nothing to correct
+        draw = by_id[draw_id]
+        decision = evaluate(profile, draw)
+        if alert.status == "pending":
+            # Not sent yet: the alert itself is brought up to date instead.
+            _refresh(alert, decision)
+            if not decision.matched:
+                alert.status, alert.last_error = "withdrawn", "a correction of the draw made it no longer apply"
+            session.add(alert)
+            continue
+        told = [n for n in notes if n.status in ("sent", "sending")][-1].facts
+        changed = {k: [told.get(k), v] for k, v in decision.facts.items() if told.get(k) != v}
+        waiting = [n for n in notes if n.kind == "correction" and n.status == "pending"]
+        if waiting:
+            _refresh(waiting[-1], decision)
+            waiting[-1].changes = changed
+            if not changed:  # corrected back to what the subscriber was told
+                waiting[-1].status, waiting[-1].last_error = "withdrawn", "the draw was corrected back"
+            session.add(waiting[-1])
+        elif changed:  # e.g. only the invitation count or the text moved: nothing the alert said
+            rows.append(_row(profile, draw, decision, now, kind="correction",
+                             ref=f"correction:{draw.content_hash[:20]}", changes=changed))
     return rows, alerted
+
+
+def _refresh(note: Notification, decision: Decision) -> None:
+    note.reasons, note.unmet, note.facts, note.interests = (decision.reasons, decision.unmet, decision.facts,
+                                                            decision.interests)
 
 
 def enqueue_matches(session: Session, report) -> int:

@@ -179,16 +179,6 @@ class Settings(_Strict):
 
     path: Path | None = Field(default=None, exclude=True)
 
-    @field_validator("subscribers")
-    @classmethod
-    def _unique_names(cls, value: list[Profile]) -> list[Profile]:
-        seen = set()
-        for profile in value:
-            if profile.name in seen:
-                raise ValueError(f"two subscribers are named {profile.name!r}")
-            seen.add(profile.name)
-        return value
-
     def source(self, name: str) -> SourceSettings:
         return self.sources.get(name) or SourceSettings()
 
@@ -258,6 +248,13 @@ def load_config(path: str | os.PathLike | None = None) -> Settings:
                 msg = "unknown key"
             problems.append(f"{where}: {key}{at}: {msg}")
         raise ConfigError("\n".join(problems)) from None
+    seen: set[str] = set()
+    for i, profile in enumerate(settings.subscribers):
+        if profile.name in seen:
+            line = _line_of(text, ("subscribers", i, "name")) if text else None
+            raise ConfigError(f"{where}: subscribers.{i}.name{f' (line {line})' if line else ''}: "
+                              f"two subscribers are named {profile.name!r}")
+        seen.add(profile.name)
     # Source defaults come from the registry; the file overrides them key by key.
     merged = {}
     for name, spec in SOURCES.items():
