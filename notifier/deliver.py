@@ -112,6 +112,8 @@ async def send_to_url(url: str, kind: str, context: dict, settings: Settings) ->
                                 log_level=logging.WARNING),
             timeout=timeout + 5)
     except TimeoutError:
+        # Apprise may still be using the sender in a worker thread: not reused.
+        sender = None
         return UrlOutcome(shown, False, f"no answer within {settings.delivery.timeout:g}s")
     except Exception as exc:  # a template or plugin bug must cost one message, not the round
         return UrlOutcome(shown, False, mask(f"{type(exc).__name__}: {exc}"))
@@ -310,15 +312,20 @@ async def send_test(name: str, urls: list[str], settings: Settings) -> list[UrlO
 
 
 async def send_operator(settings: Settings, title: str, body: str) -> bool:
-    """A health message to the operator's channels; True when every one accepted it."""
+    """A health message to the operator's channels; True when at least one accepted it.
+
+    One channel that works is enough for the operator to know: resending to every
+    channel until all of them work would repeat the message on those that did.
+    """
     import apprise
 
     sender = apprise.Apprise()
     for url in settings.operator.urls:
         sender.add(url)
-    result = await sender.async_notify(body=body, title=title, timeout=settings.delivery.timeout,
-                                       log_level=logging.WARNING)
+    # The bodies are plain text with line breaks that carry meaning.
+    result = await sender.async_notify(body=body, title=title, body_format="text",
+                                       timeout=settings.delivery.timeout, log_level=logging.WARNING)
     if not result:
         errors = "; ".join(dict.fromkeys(e.message for e in result.logs() if e.level != "DEBUG"))
-        log.warning("operator channel: not delivered: %s", mask(errors) or result.status.name)
-    return bool(result)
+        log.warning("operator channel: not delivered everywhere: %s", mask(errors) or result.status.name)
+    return result.success_count > 0
