@@ -7,7 +7,7 @@ the mapping is one line.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime  # noqa: F401  (date: used in annotations that shadow it)
 from typing import Any
 
 

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from store.config import Settings
 from store.db import make_engine, session as open_session
 from tests.servers import Site
 
@@ -69,6 +68,16 @@ def site():
     site = Site().start()
     yield site
     site.stop()
+
+
+@pytest.fixture
+def hooks():
+    """Webhook endpoints on 127.0.0.1 (tests/webhooks.py) keeping what they were sent."""
+    from tests.webhooks import Webhooks
+
+    server = Webhooks().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

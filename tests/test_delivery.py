@@ -30,7 +30,6 @@ from store.ingest import ingest
 from store.models import Draw, Notification, Subscriber, utcnow
 from tests.conftest import FEED, data
 from tests.service_harness import ROOT, Mailbox, ServiceProcess, free_port
-from tests.webhooks import Webhooks
 
 OLD, NEW = "ee_rounds_123_en.2026-04-02.raw.json", "ee_rounds_123_en.2026-04-21.raw.json"
 FEED_URL = "https://www.canada.ca" + FEED
@@ -65,13 +64,6 @@ def mailbox():
     box = RawMailbox().start()
     yield box
     box.stop()
-
-
-@pytest.fixture
-def hooks():
-    server = Webhooks().start()
-    yield server
-    server.stop()
 
 
 def settings(**delivery) -> Settings:

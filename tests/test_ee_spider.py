@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
 from store.db import make_engine, session as open_session
 from store.models import CrawlRun, Draw

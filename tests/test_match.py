@@ -7,7 +7,6 @@ expected sentence was checked against the draw as published.
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -229,8 +228,8 @@ def test_2019_tech_draw_profile_window(created, inside):
         assert d.interests == ["targeted"] and not d.eligible
         assert d.unmet == [f"your Express Entry profile ({created}) was not created in the window {window}"]
     missing = decide(oinp()["2019-08-01/hcp"], nocs=["21231"], crs=447)
-    assert missing.unmet == [f"the draw took Express Entry profiles created between 2018-08-01 04:00 UTC and "
-                             f"2019-08-02 03:59 UTC; your profile has no Express Entry profile creation date"]
+    assert missing.unmet == ["the draw took Express Entry profiles created between 2018-08-01 04:00 UTC and "
+                             "2019-08-02 03:59 UTC; your profile has no Express Entry profile creation date"]
 
 
 def test_noc_2016_profile_matches_a_2021_coded_tech_draw():

@@ -14,9 +14,8 @@ from scraper.parse.oinp_ledger import merge_oinp
 from scraper.records import ParseResult
 from scraper.sources import SOURCES, oinp_urls
 from store.db import make_engine, session as open_session
-from store.ingest import PageFetch, ingest
+from store.ingest import ingest
 from store.models import CrawlRun, Draw, Notice
-from store.queries import draws as query_draws
 from tests.conftest import DATA, data
 from tests.md_render import render
 

@@ -9,17 +9,9 @@ import sys
 import pytest
 
 from tests.service_harness import ROOT, free_port
-from tests.webhooks import Webhooks
 
 PASSWORD = "hunter2pw"
 MAIL = f"mailto://ana:{PASSWORD}@127.0.0.1:2525?from=drawwatch@example.org&to=ana@example.org&mode=insecure"
-
-
-@pytest.fixture
-def hooks():
-    server = Webhooks().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
