@@ -236,6 +236,10 @@ def _express_entry(checks: _Checks, profile: MatchProfile, draw: Draw, shared: "
 def _provincial(checks: _Checks, profile: MatchProfile, draw: Draw, shared: "DrawFacts", province: str) -> bool:
     targeted = shared.targeted
     targets = bool(targeted) and _occupations(checks, profile, targeted, draw, "the draw targets")
+    if not targeted and shared.stream_nocs:
+        # A draw that names no occupations still only selects those its stream accepts
+        # (Skilled Trades: trades): not a match for every occupation.
+        _occupations(checks, profile, shared.stream_nocs, draw, "the stream accepts")
     if draw.program in FRENCH_STREAMS:
         need_fr, need_en = FRENCH_STREAMS[draw.program]
         ok = (profile.nclc or 0) >= need_fr and (profile.clb or 0) >= need_en
@@ -278,13 +282,25 @@ class DrawFacts:
     facts: dict
     on_list: dict[str, str]  # NOC 2021 codes on the draw's Express Entry category list
     targeted: dict[str, str]  # NOC 2021 codes the draw itself names (published or crosswalked)
+    stream_nocs: dict[str, str]  # NOC 2021 codes the draw's provincial stream accepts at all
 
 
 def draw_facts(draw: Draw, nocs: dict[str, str] | None = None) -> DrawFacts:
     nocs = draw_nocs(draw) if nocs is None else nocs
+    accepted = _stream_nocs(draw) if draw.source in SOURCE_PROVINCE else None
     return DrawFacts(headline(draw), facts_of(draw),
                      on_list={c: v for c, v in nocs.items() if v == "category"},
-                     targeted={c: v for c, v in nocs.items() if v in ("published", "crosswalk")})
+                     targeted={c: v for c, v in nocs.items() if v in ("published", "crosswalk")},
+                     stream_nocs=dict.fromkeys(accepted or (), "stream"))
+
+
+def _stream_nocs(draw: Draw) -> frozenset[str] | None:
+    from store.reference.oinp_streams import stream_nocs
+
+    try:
+        return stream_nocs(draw.program) if draw.program else None
+    except KeyError:  # a stream name the registry doesn't know: stored verbatim, flagged
+        return None
 
 
 def evaluate(profile: MatchProfile, draw: Draw, nocs: dict[str, str] | None = None, *,

@@ -19,7 +19,8 @@ def mask_url(url: str) -> str:
         if plugin:
             # Apprise's privacy rendering leaves the path of generic webhooks
             # (json://, form://, xml://) in clear, where tokens often live.
-            return mask(plugin.url(privacy=True))
+            # Its query string is Apprise's own defaults (method=POST&overflow=...): noise.
+            return mask(plugin.url(privacy=True).split("?", 1)[0])
     except Exception:  # a URL Apprise can't read is masked by the generic rule below
         pass
     return mask(url)
@@ -27,15 +28,19 @@ def mask_url(url: str) -> str:
 
 def _mask_match(m: re.Match) -> str:
     scheme, rest = m.group(1), m.group(2)
-    userinfo, at, hostpart = rest.rpartition("@")
+    # The query first: it may hold an "@" (mailto's ?to=me@example.org) that is not the
+    # end of the credentials, and tokens (?token=...) of its own.
+    main, query, _ = rest.partition("?")
+    userinfo, at, hostpart = main.rpartition("@")
     if at:
         user = userinfo.split(":", 1)[0]
-        rest = f"{user}:****@{hostpart}" if ":" in userinfo else f"****@{hostpart}"
+        main = f"{user}:****@{hostpart}" if ":" in userinfo else f"****@{hostpart}"
+    tail = "?****" if query else ""
     if scheme.lower() in _PLAIN_WEB:
-        # Web URLs: hide query strings (tokens, keys), keep host and path for debugging.
-        return f"{scheme}://{rest.split('?', 1)[0]}" + ("?****" if "?" in rest else "")
-    host, _, path = rest.partition("/")
-    return f"{scheme}://{host}" + ("/****" if path else "")
+        # Web URLs: keep host and path for debugging.
+        return f"{scheme}://{main}{tail}"
+    host, _, path = main.partition("/")
+    return f"{scheme}://{host}" + ("/****" if path else "") + tail
 
 
 def mask(text: str) -> str:

@@ -266,6 +266,21 @@ def test_2026_foreign_worker_draw_with_eoi_points():
     assert welder.interests == [] and welder.unmet == ["the draw targets 39 occupations, none of yours (72106)"]
 
 
+def test_skilled_trades_draw_without_a_noc_list_still_needs_a_trade():
+    """2019-12-11 Skilled Trades: CRS 410-479, no NOC list on the page. The stream only
+    takes trades (NOC 2016 major groups 72, 73, 82, 92, minor groups 632, 633)."""
+    draw = oinp()["2019-12-11/skilled_trades"]
+    assert (draw.score_min, draw.score_max, draw.noc_codes) == (410, 479, [])
+    welder = decide(draw, nocs=["72106"], crs=447, ee_profile_created="2019-05-01")
+    assert welder.interests == ["eligible"] and not welder.targeted
+    assert "the stream accepts your NOC 72106 Welders and related machine operators" in welder.reasons
+    coder = decide(draw, nocs=["21231"], crs=447, ee_profile_created="2019-05-01")
+    assert coder.interests == []
+    assert coder.unmet == ["the stream accepts 93 occupations, none of yours (21231)"]
+    cook_2016 = decide(draw, nocs=["6322"], crs=447, ee_profile_created="2019-05-01")  # minor group 632
+    assert cook_2016.eligible
+
+
 def test_province_and_source_filters():
     fw, cec = oinp()["2026-04-30/foreign_worker"], ee()["410"]
     elsewhere = profile(provinces=["BC", "AB"], notify=["all"], crs=530, programs=["cec"])

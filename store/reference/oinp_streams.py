@@ -41,6 +41,9 @@ class Stream:
     closed: date | None = None
     replaced_by: str | None = None
     note: str = ""
+    # Occupations the stream accepts at all, as NOC 2016 group prefixes ("72" = major
+    # group 72, "633" = minor group 633); empty when it takes any occupation.
+    noc2016_groups: tuple[str, ...] = ()
 
     @property
     def selection_kind(self) -> str | None:
@@ -165,6 +168,7 @@ def parse_registry(text: str) -> _Registry:
             aliases=tuple(_required(s, "aliases", where)),
             opened=_date(s.get("opened"), f"{where} opened"), closed=_date(s.get("closed"), f"{where} closed"),
             replaced_by=s.get("replaced_by"), note=s.get("note", ""),
+            noc2016_groups=tuple(str(g) for g in s.get("noc2016_groups", ())),
         ))
     slugs = {s.slug for s in streams}
     for s in streams:
@@ -212,6 +216,19 @@ def get_stream(slug: str) -> Stream:
         if s.slug == slug:
             return s
     raise KeyError(f"no OINP stream {slug!r}")
+
+
+@lru_cache(maxsize=64)
+def stream_nocs(slug: str) -> frozenset[str] | None:
+    """NOC 2021 codes of the occupations stream ``slug`` accepts (its 2016 groups mapped
+    through the official correspondence); None when it accepts any occupation."""
+    from store.reference.noc import to_2021, unit_groups
+
+    stream = get_stream(slug)
+    if not stream.noc2016_groups:
+        return None
+    codes = [u.code for u in unit_groups("2016") if u.code.startswith(stream.noc2016_groups)]
+    return frozenset(c for code in codes for c in to_2021(code))
 
 
 def regions() -> list[Region]:
