@@ -14,6 +14,7 @@ in a child process, so that 1,000 polls take a minute instead of 1,000 poll inte
 the HTTP server's CPU is not counted.
 
 Run:  python bench/service.py [--trials 5] [--interval 2] [--polls 1000]
+      python bench/service.py --real-process [--polls 1000]   (3. on the real process, slowly)
 """
 from __future__ import annotations
 
@@ -196,15 +197,73 @@ def idle_polls(polls: int) -> dict:
         site.stop()
 
 
+# -- 3b. the same, on the real process ------------------------------------------------
+
+def _proc_figures(pid: int) -> tuple[float, float]:
+    """(resident MiB, CPU seconds so far) of process ``pid``, from /proc."""
+    import os
+
+    rss = next(int(line.split()[1]) / 1024 for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+               if line.startswith("VmRSS:"))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def real_process_polls(polls: int) -> dict:
+    """The real ``serve`` process polling every source every second: its RSS and CPU
+    after 10 and after ``polls`` idle polls of each source."""
+    site, mailbox = Site().start(), Mailbox().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            every = 'schedule = "every 1s"\njitter = 0\n'
+            sources = serve_sources(site, oinp=True)
+            for name in ("express_entry", "oinp"):
+                sources = sources.replace(f"[sources.{name}]\n", f"[sources.{name}]\n{every}")
+            config = folder / "config.toml"
+            config.write_text(config_text(folder, sources, people(mailbox)))
+            proc = ServiceProcess(config).start()
+            out = {}
+            try:
+                proc.wait_for("express_entry: 409 new", timeout=120)
+                proc.wait_for(r"oinp: \d+ new", timeout=120)
+                out[0] = _proc_figures(proc.proc.pid)
+                for n in (10, polls):
+                    for name in ("express_entry", "oinp"):
+                        proc.wait_for(f"{name}: not modified", count=n, timeout=n * 3 + 60)
+                    out[n] = _proc_figures(proc.proc.pid)
+            finally:
+                assert proc.stop() == 0, proc.log[-3000:]
+            out["mail"] = len(mailbox.messages)
+            return out
+    finally:
+        mailbox.stop()
+        site.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--interval", type=int, default=2, help="poll interval of the latency trials (s)")
     parser.add_argument("--polls", type=int, default=1000)
     parser.add_argument("--poller", help=argparse.SUPPRESS)
+    parser.add_argument("--real-process", action="store_true",
+                        help="only measure RSS and CPU of the real serve process polling every second "
+                             "(--polls of them: 1,000 take about 17 minutes)")
     args = parser.parse_args()
     if args.poller:
         poller(args.poller, args.polls)
+        return
+    if args.real_process:
+        out = real_process_polls(args.polls)
+        rss0, cpu0 = out[0]
+        print("real `serve` process, every source polled every 1 s (all answers 304), 2 subscribers, 1 operator:")
+        print(f"  after the baseline: RSS {rss0:.1f} MiB")
+        for n in (10, args.polls):
+            rss, cpu = out[n]
+            print(f"  after {n:>5} idle polls of each source: RSS {rss:.1f} MiB, "
+                  f"CPU {(cpu - cpu0) / n * 1000:.1f} ms per poll of every source (incl. outbox sweeps)")
+        print(f"  mail sent while idle: {out['mail']}")
         return
 
     # Evenly spread phases (shuffled with a fixed seed): where in the poll interval the feed changes.
