@@ -221,7 +221,11 @@ def _express_entry(checks: _Checks, profile: MatchProfile, draw: Draw, shared: "
                                                               else "your profile has no NCLC level"))
     elif category is not None and category.kind == "occupation":
         on_list = shared.on_list
-        label = f"{category.title} ({draw.category_version or 'no version'})"
+        version = category_version(slug, draw.category_version)
+        # A list compiled from weaker sources says so: the user can check it on IRCC's page.
+        caveat = f", a list drawwatch holds with {version.confidence} confidence" \
+            if version is not None and version.confidence != "high" else ""
+        label = f"{category.title} ({draw.category_version or 'no version'}{caveat})"
         if on_list:
             targets = _occupations(checks, profile, on_list, draw, f"the {label} list holds")
         else:

@@ -159,8 +159,10 @@ def noc_cmd(ctx, query, limit, fmt):
                 "version": unit.version,
                 "title": unit.title,
                 "equivalents": sorted(to_2016(unit.code)) if unit.version == "2021" else codes21,
-                "ee_categories": sorted({f"{c.slug} {c.version_label}" for code in codes21
-                                         for c in categories_for_noc(code)}),
+                # A list compiled from weaker sources says so (see ee_category_nocs.md).
+                "ee_categories": sorted({f"{c.slug} {c.version_label}"
+                                         + ("" if c.confidence == "high" else f" ({c.confidence} confidence)")
+                                         for code in codes21 for c in categories_for_noc(code)}),
                 "draws": n_draws,
                 "latest_draw": f"{latest.source} {latest.key} {latest.date}" if latest else None,
             })

@@ -99,16 +99,18 @@ def test_healthcare_round_and_near_miss():
     health = ee()["398"]  # "Healthcare and Social Services Occupations, 2026-Version 3", CRS 467
     nurse = decide(health, nocs=["31301"], crs=470, programs=["cec"])
     assert nurse.interests == ["eligible", "targeted"]
-    assert ("the Healthcare and social services occupations (2026-Version 3) list holds your NOC 31301 "
-            "Registered nurses and registered psychiatric nurses") in nurse.reasons
+    # 2026-Version 3 is compiled with medium confidence (ee_category_nocs.md): the reason says so.
+    assert ("the Healthcare and social services occupations (2026-Version 3, a list drawwatch holds with "
+            "medium confidence) list holds your NOC 31301 Registered nurses and registered psychiatric nurses") \
+        in nurse.reasons
     close = decide(health, nocs=["31301"], crs=460, programs=["cec"], notify=["eligible", "near_miss"])
     assert close.interests == ["near_miss"] and close.unmet == ["your CRS 460 is 7 below the minimum 467"]
     assert decide(health, nocs=["31301"], crs=460, programs=["cec"], notify=["near_miss"], near_miss=5).interests == []
     # Off the list: not near, whatever the score (an unmet condition other than the score).
     coder = decide(health, nocs=["21231"], crs=465, programs=["cec"], notify=["eligible", "near_miss"])
     assert coder.interests == []
-    assert "the Healthcare and social services occupations (2026-Version 3) list holds 37 occupations, " \
-           "none of yours (21231)" in coder.unmet
+    assert "the Healthcare and social services occupations (2026-Version 3, a list drawwatch holds with " \
+           "medium confidence) list holds 37 occupations, none of yours (21231)" in coder.unmet
 
 
 def test_french_round_needs_nclc_7():

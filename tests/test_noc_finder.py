@@ -50,7 +50,7 @@ def test_words_table(noc):
 
 def test_healthcare_code_on_several_lists(noc):
     [row] = json.loads(noc("31102", "--format", "json").output)
-    assert {"healthcare Version 1", "healthcare Version 2", "healthcare 2026-Version 3",
+    assert {"healthcare Version 1", "healthcare Version 2", "healthcare 2026-Version 3 (medium confidence)",
             "physicians 2026-Version 1"} <= set(row["ee_categories"])
     assert row["draws"] >= 15
 
