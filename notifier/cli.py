@@ -213,7 +213,7 @@ def matches_cmd(ctx, names, keys, source, since, limit, fmt):
         draws = list(session.exec(query.limit(None if keys else limit)))
     if keys and not draws:
         _fail(ctx, f"no draw with key {', '.join(keys)}")
-    decisions = decisions_for(session, [MatchProfile.from_profile(r.profile, r.id) for r in rows], draws)
+    decisions = decisions_for([MatchProfile.from_profile(r.profile, r.id) for r in rows], draws)
     out = [{"subscriber": d.subscriber, "draw": d.draw_key, "headline": d.headline,
             "matched": ", ".join(d.interests) or "-", "reasons": d.reasons, "unmet": d.unmet}
            for d in decisions if d.matched or keys]

@@ -437,7 +437,7 @@ def enqueue_matches(session: Session, report) -> int:
     return len(rows)
 
 
-def decisions_for(session: Session, profiles: Iterable[MatchProfile], draws: Iterable[Draw]) -> list[Decision]:
+def decisions_for(profiles: Iterable[MatchProfile], draws: Iterable[Draw]) -> list[Decision]:
     """Every (profile, draw) decision, for ``drawwatch matches``."""
     profiles = list(profiles)
     out = []
