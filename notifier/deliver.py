@@ -28,7 +28,7 @@ from notifier.render import change_list, draw_context, render
 from notifier.secrets import mask, mask_url
 from store.config import Settings
 from store.db import session as open_session
-from store.models import Draw, Notification, Subscriber, utcnow
+from store.models import Draw, Notification, Subscriber, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,6 @@ def digest_slot(profile: dict, now: dt.datetime) -> dt.datetime:
     return slot.astimezone(dt.timezone.utc)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 def _claim(engine: Engine, settings: Settings, now: dt.datetime) -> list[Message]:
     token = uuid.uuid4().hex
     stale = now - dt.timedelta(seconds=settings.delivery.lease)
@@ -171,7 +167,7 @@ def _claim(engine: Engine, settings: Settings, now: dt.datetime) -> list[Message
             sub = subscribers.get(subscriber_id)
             if sub is None or not sub.active:
                 withdrawn.append(note_id)
-            elif not digest or _aware(created) <= digest_slot(sub.profile, now):
+            elif not digest or as_utc(created) <= digest_slot(sub.profile, now):
                 wanted.append(note_id)
             else:
                 waiting.setdefault(subscriber_id, []).append(note_id)
@@ -255,19 +251,16 @@ class _Settler:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.queue: list[tuple[Message, dict]] = []
-        self.ready = asyncio.Event()
         self.writer: asyncio.Task | None = None
 
     def add(self, message: Message, values: dict) -> None:
         self.queue.append((message, values))
-        self.ready.set()
         if self.writer is None or self.writer.done():
             self.writer = asyncio.create_task(self._write())
 
     async def _write(self) -> None:
         while self.queue:
             batch, self.queue = self.queue, []
-            self.ready.clear()
             await asyncio.to_thread(_settle, self.engine, batch)
 
     async def flush(self) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from notifier.profile import PROGRAM_NAMES, PROVINCES, MatchProfile
-from store.models import Draw, Notification, Subscriber, utcnow
+from store.models import Draw, Notification, Subscriber, as_utc, utcnow
 from store.reference.ee_categories import CATEGORIES, category_version
 from store.reference.resolve import draw_nocs
 
@@ -60,8 +60,7 @@ def _moment(value: dt.datetime | None) -> str:
 
 
 def _local_day(value: dt.datetime) -> dt.date:
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)  # SQLite hands UTC back naive
-    return aware.astimezone(DRAW_ZONE).date()
+    return as_utc(value).astimezone(DRAW_ZONE).date()
 
 
 def _noc_title(code: str) -> str:
@@ -353,7 +352,7 @@ def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime
 
 
 def _corrections(session: Session, profiles: dict[int, MatchProfile], draws: list[Draw],
-                 now: dt.datetime) -> tuple[list[dict], set[tuple[int, int]]]:
+                 shared: dict[int, DrawFacts], now: dt.datetime) -> tuple[list[dict], set[tuple[int, int]]]:
     """Rows owed for corrected draws, and the (subscriber, draw) pairs already alerted.
 
     A correction states what changed since the subscriber was last told (the alert, or
@@ -376,7 +375,7 @@ def _corrections(session: Session, profiles: dict[int, MatchProfile], draws: lis
         if profile is None or alert.status in ("withdrawn", "failed"):
             continue  # failed: the subscriber never heard of it, so there is nothing to correct
         draw = by_id[draw_id]
-        decision = evaluate(profile, draw)
+        decision = evaluate(profile, draw, shared=shared[draw_id])
         if alert.status == "pending":
             # Not sent yet: the alert itself is brought up to date instead.
             _refresh(alert, decision)
@@ -393,9 +392,11 @@ def _corrections(session: Session, profiles: dict[int, MatchProfile], draws: lis
             if not changed:  # corrected back to what the subscriber was told
                 waiting[-1].status, waiting[-1].last_error = "withdrawn", "the draw was corrected back"
             session.add(waiting[-1])
-        elif changed:  # e.g. only the invitation count or the text moved: nothing the alert said
-            rows.append(_row(profile, draw, decision, now, kind="correction",
-                             ref=f"correction:{draw.content_hash[:20]}", changes=changed))
+        elif changed:  # else e.g. only the invitation count or the text moved: nothing the alert said
+            ref = f"correction:{draw.content_hash[:20]}"
+            # A draw corrected back to a version already corrected to has had its message.
+            if all(n.ref != ref for n in notes):
+                rows.append(_row(profile, draw, decision, now, kind="correction", ref=ref, changes=changed))
     return rows, alerted
 
 
@@ -416,18 +417,14 @@ def enqueue_matches(session: Session, report) -> int:
     if not profiles:
         return 0
     now = utcnow()
-    rows, alerted = _corrections(session, profiles, changed, now) if changed else ([], set())
-    ids = {(r["subscriber_id"], r["draw_id"], r["ref"]) for r in rows}
-    if ids:
-        taken = set(session.exec(select(Notification.subscriber_id, Notification.draw_id, Notification.ref)
-                                 .where(col(Notification.draw_id).in_({d for _, d, _ in ids}))))
-        rows = [r for r in rows if (r["subscriber_id"], r["draw_id"], r["ref"]) not in taken]
-    for draw in [*report.new, *changed]:
-        shared = draw_facts(draw)
+    draws = [*report.new, *changed]
+    shared = {draw.id: draw_facts(draw) for draw in draws}  # once per draw, not per subscriber
+    rows, alerted = _corrections(session, profiles, changed, shared, now) if changed else ([], set())
+    for draw in draws:
         for profile in profiles.values():
             if (profile.subscriber_id, draw.id) in alerted:
                 continue
-            decision = evaluate(profile, draw, shared=shared)
+            decision = evaluate(profile, draw, shared=shared[draw.id])
             if decision.matched:
                 rows.append(_row(profile, draw, decision, now))
     if rows:

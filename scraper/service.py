@@ -15,6 +15,7 @@ import signal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
+from sqlmodel import col, func, select
 
 from notifier.deliver import deliver_due, send_operator
 from scraper.crawl import CrawlOutcome, crawl_source, make_runner
@@ -24,7 +25,7 @@ from store import health
 from store.config import Settings
 from store.db import session as open_session
 from store.ingest import Matcher
-from store.models import utcnow
+from store.models import CrawlRun, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +178,6 @@ class Service:
             log.warning("shutdown timeout: %s cut short", what)
 
     def _first_runs(self) -> dict:
-        from sqlmodel import col, func, select
-
-        from store.models import CrawlRun
-
         now = utcnow()
         with open_session(self.engine) as session:
             last = dict(session.exec(select(CrawlRun.source, func.max(CrawlRun.started_at))

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from store.config import ServiceSettings
-from store.models import CrawlRun, Draw, utcnow
+from store.models import CrawlRun, Draw, as_utc, utcnow
 
 OK_OUTCOMES = ("ok", "not_modified")
 # Gaps between a source's recent draw dates that define its usual rhythm.
@@ -114,15 +114,7 @@ class OperatorMessage:
 
 
 def _when(value: Optional[dt.datetime]) -> str:
-    if value is None:
-        return "never"
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _aware(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    return value.replace(tzinfo=dt.timezone.utc) if value is not None and value.tzinfo is None else value
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value is not None else "never"
 
 
 def messages_due(health: SourceHealth, told: SourceAlert | None, service: ServiceSettings) -> list[OperatorMessage]:
@@ -130,7 +122,7 @@ def messages_due(health: SourceHealth, told: SourceAlert | None, service: Servic
     from notifier.secrets import mask  # an error may quote a URL with a token in it
 
     told = told or SourceAlert(source=health.source)
-    alerted, since = _aware(told.failing_alerted_at), _aware(health.failing_since)
+    alerted, since = as_utc(told.failing_alerted_at), as_utc(health.failing_since)
     name = health.source
     if health.failing(service.failure_threshold):
         if alerted is None or alerted < since:
@@ -141,14 +133,14 @@ def messages_due(health: SourceHealth, told: SourceAlert | None, service: Servic
                 f"No new draws from {name} reach subscribers until it works again; "
                 "you will get one message when it does."), since=since)]
         return []
-    recovered = _aware(told.recovered_at)
+    recovered = as_utc(told.recovered_at)
     if health.consecutive_failures == 0 and alerted is not None and (recovered is None or recovered < alerted):
         return [OperatorMessage(name, "recovered", f"drawwatch: {name} works again", (
             f"{name} was crawled successfully at {_when(health.last_success)}, "
             f"after failing since {_when(told.failing_since)}."))]
-    stale_told = _aware(told.stale_alerted_at)
-    if health.stale and (stale_told is None or stale_told < _aware(health.last_change)):
-        days = (health.now - _aware(health.last_change)).days
+    stale_told = as_utc(told.stale_alerted_at)
+    if health.stale and (stale_told is None or stale_told < as_utc(health.last_change)):
+        days = (health.now - as_utc(health.last_change)).days
         return [OperatorMessage(name, "stale", f"drawwatch: {name} has not changed for {days} days", (
             f"{name} has had no new or corrected draw since {_when(health.last_change)}, although its crawls "
             f"succeed (last {_when(health.last_success)}). It usually changes at least every "

@@ -5,14 +5,14 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import update
 from sqlmodel import Session, delete, select
 
 from scraper.records import DrawRecord, ParseError, ParseResult
-from store.models import CrawlRun, Draw, DrawNoc, DrawRevision, Notice, PageState, utcnow
+from store.models import CrawlRun, Draw, DrawNoc, DrawRevision, Notice, PageState, as_utc, utcnow
 from store.reference.resolve import draw_nocs
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,7 @@ def _jsonable(value: Any) -> Any:
 
 def _db_value(value: Any) -> Any:
     """Datetimes in UTC (see store.models); a naive one from a parser is taken as UTC."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return value
+    return as_utc(value) if isinstance(value, datetime) else value
 
 
 def content_hash(values: dict[str, Any]) -> str:

@@ -10,6 +10,20 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """``handler`` answering on 127.0.0.1 (a free port), from a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_server(server: ThreadingHTTPServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass
 class Page:
     body: bytes
@@ -82,12 +96,8 @@ class Site:
                             pass
                 site.requests.append((path, status, headers))
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = loopback_server(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_server(self._server)

@@ -11,6 +11,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.servers import loopback_server, stop_server
+
 
 class Webhooks:
     def __init__(self):
@@ -47,17 +49,13 @@ class Webhooks:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = loopback_server(Handler)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
         self._release.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_server(self._server)
 
     def unhang(self) -> None:
         """Answer normally from now on; requests left hanging are dropped unanswered."""
