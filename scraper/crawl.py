@@ -109,7 +109,8 @@ def _parse_pages(spec: SourceSpec, pages: list) -> tuple[ParseResult, list[PageF
         combined.notices.extend(result.notices)
         combined.problems.extend(result.problems)
         fetches.append(PageFetch(page.url, page.etag, page.last_modified,
-                                 n_records=len(result.draws) + len(result.notices)))
+                                 n_records=len(result.draws) + len(result.notices),
+                                 keys=tuple(d.key for d in result.draws)))
     if spec.combine:
         combined.draws = spec.load_combine()(combined.draws)
     return combined, fetches

@@ -1,43 +1,72 @@
-"""Turn one crawl's parse results into rows: upsert, classify, revise, in one transaction."""
+"""Turn one crawl's parse results into rows: upsert, classify, revise, in one transaction.
+
+What counts as a change is deliberate: facts are compared after normalisation (a date or
+number typed another way is not a change), a value the source stops giving is kept, not
+erased, and a crawl that would rewrite or lose more than a few stored draws is held for a
+person to look at instead of being announced (``HeldCrawl``, ``accept_held``).
+"""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import update
+from sqlalchemy import Date, DateTime, update
 from sqlmodel import Session, delete, select
 
-from scraper.records import DrawRecord, ParseError, ParseResult
-from store.models import CrawlRun, Draw, DrawNoc, DrawRevision, Notice, PageState, as_utc, utcnow
+from scraper.records import DrawRecord, NoticeRecord, ParseError, ParseResult
+from store.models import (CrawlRun, Draw, DrawNoc, DrawRevision, HeldCrawl, Notice, PageKeys, PageState, as_utc,
+                          utcnow)
 from store.reference.resolve import draw_nocs
 
 log = logging.getLogger(__name__)
 
 # The draw's facts: everything a parser sets except the natural key.
 FACT_FIELDS = tuple(f.name for f in fields(DrawRecord) if f.name not in ("source", "key"))
+# Kept with the draw but not facts of it: the published text the facts were read from and
+# the parser's flags. A change in them alone is no revision.
+UNCOMPARED_FIELDS = frozenset({"text", "flags"})
+# ``extra`` keys holding what the page said verbatim ("11-01-2023", "score of 85 and above"),
+# whose meaning is in the parsed facts, and the merge's provenance (which pages, which URLs).
+VERBATIM_EXTRA = frozenset({"raw", "published_date", "date_text", "score_text", "window_text", "notes",
+                            "sources", "page"})
+# Fields that may carry the natural key itself (a round's link holds its number): left out
+# when asking whether a draw's facts moved to another key.
+KEY_BEARING_FIELDS = frozenset({"url", "announcement"})
 
-# A page that used to yield this many records and now yields under half is not
-# believed: a redesign, a partial page or a block page dressed as content.
+# Real corrections touch one or two draws; more than this many stored draws rewritten or
+# renumbered by one crawl is a broken or redesigned source until a person says otherwise.
+DEFAULT_HOLD_THRESHOLD = 3
+
+# Where a page's draw keys were not recorded yet (a database from before PageKeys), a page
+# that used to yield this many records and now yields under half stands for lost draws.
 SHRINK_MIN_PREVIOUS = 4
 SHRINK_RATIO = 0.5
+LOST_EXAMPLES = 5
+
+_DATE_FIELDS = frozenset(c.name for c in Draw.__table__.columns if isinstance(c.type, Date))
+_DATETIME_FIELDS = frozenset(c.name for c in Draw.__table__.columns
+                             if isinstance(c.type, DateTime) or isinstance(getattr(c.type, "impl", None), DateTime))
 
 
-class SuspiciousShrink(ParseError):
-    """A page parsed to far fewer records than it held last time."""
+class NothingHeld(LookupError):
+    """``accept_held`` on a source with no held crawl."""
 
 
 @dataclass
 class PageFetch:
-    """One fetched page of a crawl: its validators and how many records it yielded."""
+    """One fetched page of a crawl: its validators, how many records it yielded, and
+    which draw keys (None where the caller does not say: only the count is checked)."""
 
     url: str
     etag: str | None = None
     last_modified: str | None = None
     n_records: int = 0
+    keys: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -47,10 +76,16 @@ class IngestReport:
     changed: list[tuple[Draw, dict[str, list[Any]]]] = field(default_factory=list)
     unchanged: int = 0
     new_notices: list[Notice] = field(default_factory=list)
+    # (draw key, field) for every value the crawl no longer gave and the store kept
+    kept: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def baseline(self) -> bool:
         return self.run.baseline
+
+    @property
+    def held(self) -> bool:
+        return self.run.outcome == "held"
 
 
 # Merges records of one draw read from different pages (Ontario's updates page and
@@ -76,7 +111,12 @@ def _db_value(value: Any) -> Any:
     return as_utc(value) if isinstance(value, datetime) else value
 
 
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
 def content_hash(values: dict[str, Any]) -> str:
+    """The stored values' digest, verbatim parts included: equal digests skip every other check."""
     canonical = json.dumps({k: _jsonable(values[k]) for k in FACT_FIELDS}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -85,25 +125,92 @@ def _facts(record: DrawRecord) -> dict[str, Any]:
     return {name: _db_value(getattr(record, name)) for name in FACT_FIELDS}
 
 
+def _stored_facts(draw: Draw) -> dict[str, Any]:
+    return {name: getattr(draw, name) for name in FACT_FIELDS}
+
+
 def as_record(draw: Draw) -> DrawRecord:
     """A stored draw back in the parsers' shape, for a source's ``combine``."""
-    return DrawRecord(source=draw.source, key=draw.key, **{name: getattr(draw, name) for name in FACT_FIELDS})
+    return DrawRecord(source=draw.source, key=draw.key, **_stored_facts(draw))
+
+
+def normalised(value: Any) -> Any:
+    """A fact as compared: whitespace collapsed, lists of codes as sets, empty values and
+    verbatim ``extra`` keys dropped, datetimes in UTC."""
+    value = _jsonable(value)
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, list):
+        items = [normalised(v) for v in value]
+        return sorted(items) if all(isinstance(v, str) for v in items) else items
+    if isinstance(value, dict):
+        return {k: normalised(v) for k, v in value.items() if not _empty(v)}
+    return value
+
+
+def _extra_facts(extra: dict | None) -> dict:
+    return {k: v for k, v in (extra or {}).items() if k not in VERBATIM_EXTRA}
+
+
+def fact_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the facts whose normalised values differ, values as stored
+    (JSON form); ``extra`` is compared key by key ("extra.x"), its verbatim keys ignored."""
+    changes: dict[str, list[Any]] = {}
+    for name in FACT_FIELDS:
+        if name in UNCOMPARED_FIELDS:
+            continue
+        old, new = before[name], after[name]
+        if name == "extra":
+            old, new = _extra_facts(old), _extra_facts(new)
+            for sub in sorted(old.keys() | new.keys()):
+                if normalised(old.get(sub)) != normalised(new.get(sub)):
+                    changes[f"extra.{sub}"] = [old.get(sub), new.get(sub)]
+        elif normalised(old) != normalised(new):
+            changes[name] = [_jsonable(old), _jsonable(new)]
+    return changes
 
 
 def diff_facts(old: Draw, values: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]}; dict fields (``extra``) are compared key by key ("extra.x")."""
-    changes: dict[str, list[Any]] = {}
+    """What a crawl's ``values`` change in the stored ``old`` draw (see ``fact_changes``)."""
+    return fact_changes(_stored_facts(old), values)
+
+
+def _fill(stored: Any, new: Any, path: str, kept: list[str]) -> Any:
+    """``new`` with every value it lacks and ``stored`` had put back (dicts key by key)."""
+    if _empty(new) and not _empty(stored):
+        kept.append(path)
+        return copy.deepcopy(stored)
+    if isinstance(stored, dict) and isinstance(new, dict):
+        out = dict(new)
+        for k, v in stored.items():
+            if path == "extra" and k in VERBATIM_EXTRA:
+                continue
+            out[k] = _fill(v, new.get(k), f"{path}.{k}", kept)
+            if out[k] is None and k not in new:
+                del out[k]
+        return out
+    return new
+
+
+def keep_vanished(stored: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``values`` with every fact the stored draw had and the crawl no longer gives kept
+    as stored, each flagged "vanished_<field>": a null or unreadable value is not news."""
+    kept: list[str] = []
+    out = dict(values)
     for name in FACT_FIELDS:
-        before, after = _jsonable(getattr(old, name)), _jsonable(values[name])
-        if before == after:
-            continue
-        if isinstance(before, dict) and isinstance(after, dict):
-            for sub in sorted(before.keys() | after.keys()):
-                if before.get(sub) != after.get(sub):
-                    changes[f"{name}.{sub}"] = [before.get(sub), after.get(sub)]
-        else:
-            changes[name] = [before, after]
-    return changes
+        if name not in UNCOMPARED_FIELDS:
+            out[name] = _fill(stored[name], values[name], name, kept)
+    if kept:
+        out["flags"] = sorted({*(values["flags"] or []), *(f"vanished_{path}" for path in kept)})
+    return out, kept
+
+
+def _signature(values: dict[str, Any]) -> str:
+    """A draw's facts without anything that may spell its key: the same signature under
+    another key means the draw was renumbered."""
+    facts = {name: normalised(_extra_facts(values[name]) if name == "extra" else values[name])
+             for name in FACT_FIELDS if name not in UNCOMPARED_FIELDS | KEY_BEARING_FIELDS}
+    return json.dumps(facts, sort_keys=True, default=str)
 
 
 def is_baseline(session: Session, source: str) -> bool:
@@ -114,13 +221,131 @@ def is_baseline(session: Session, source: str) -> bool:
     return done is None
 
 
-def _check_shrink(session: Session, pages: Iterable[PageFetch]) -> None:
+def baseline_end(session: Session, source: str) -> datetime | None:
+    """When the source's first successful crawl (its silent baseline) was stored."""
+    return session.exec(select(CrawlRun.finished_at).where(
+        CrawlRun.source == source, CrawlRun.outcome == "ok").order_by(CrawlRun.id)).first()
+
+
+@dataclass
+class _Plan:
+    """What one crawl would do, worked out before anything is written."""
+
+    new: list[tuple[DrawRecord, dict[str, Any], str]] = field(default_factory=list)
+    changed: list[tuple[Draw, dict[str, Any], str, dict[str, list[Any]]]] = field(default_factory=list)
+    quiet: list[tuple[Draw, dict[str, Any], str]] = field(default_factory=list)  # verbatim parts only
+    unchanged_ids: list[int] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    newly_kept: int = 0
+    rewritten: set[str] = field(default_factory=set)  # stored keys whose stated facts would change
+    renumbered: set[str] = field(default_factory=set)  # stored keys whose facts would move to another key
+    lost: dict[str, list[str]] = field(default_factory=dict)  # page URL -> keys it no longer yields
+    shrunk: dict[str, tuple[int, int]] = field(default_factory=dict)  # page URL -> (before, now), keys unknown
+
+    @property
+    def n_lost(self) -> int:
+        return len({k for keys in self.lost.values() for k in keys}) + sum(b - n for b, n in self.shrunk.values())
+
+    def summary(self) -> str:
+        parts = []
+        affected = self.rewritten | self.renumbered
+        if affected:
+            moved = f" ({len(self.renumbered)} renumbered)" if self.renumbered else ""
+            parts.append(f"{len(affected)} stored draws would change{moved} "
+                         f"(e.g. {', '.join(_examples(affected))})")
+        lost = sorted({k for keys in self.lost.values() for k in keys}, key=_natural)
+        if lost:
+            parts.append(f"{len(lost)} would be lost (e.g. {', '.join(lost[:LOST_EXAMPLES])})")
+        for url, (before, now) in self.shrunk.items():
+            parts.append(f"{url} yielded {now} records where it held {before} last time")
+        if self.new:
+            parts.append(f"{len(self.new)} new")
+        return ", ".join(parts)
+
+
+def _natural(key: str) -> tuple:
+    digits = "".join(c for c in key if c.isdigit())
+    return (int(digits) if digits and key[: len(digits)] == digits else float("inf"), key)
+
+
+def _examples(keys: Iterable[str]) -> list[str]:
+    return sorted(keys, key=_natural)[:LOST_EXAMPLES]
+
+
+def _plan(session: Session, source: str, result: ParseResult, pages: list[PageFetch],
+          combine: Combine | None) -> _Plan:
+    plan = _Plan()
+    # Only keys and hashes are read up front: a re-crawl of an unchanged source then
+    # never loads a full row.
+    stored = {key: (draw_id, digest) for key, draw_id, digest in session.exec(
+        select(Draw.key, Draw.id, Draw.content_hash).where(Draw.source == source))}
+    for record in result.draws:
+        values = _facts(record)
+        digest = content_hash(values)
+        if record.key not in stored:
+            plan.new.append((record, values, digest))
+            continue
+        draw_id, stored_digest = stored[record.key]
+        if stored_digest == digest:
+            plan.unchanged_ids.append(draw_id)
+            continue
+        old = session.get(Draw, draw_id)
+        if combine is not None:
+            values = _facts(combine([as_record(old), record])[0])
+        before = _stored_facts(old)
+        values, kept = keep_vanished(before, values)
+        plan.kept += [(record.key, path) for path in kept]
+        plan.newly_kept += sum(f"vanished_{path}" not in (old.flags or []) for path in kept)
+        digest = content_hash(values)
+        if digest == stored_digest:
+            plan.unchanged_ids.append(draw_id)
+            continue
+        changes = fact_changes(before, values)
+        if not changes:
+            # Only the wording moved (or the digest was computed the old way): stored
+            # quietly, no revision, no alert.
+            plan.quiet.append((old, values, digest))
+            continue
+        plan.changed.append((old, values, digest, changes))
+        # Filling in what was not known (a ledger's count) completes a draw; replacing a
+        # stated value rewrites it, and only that counts toward holding the crawl.
+        if any(not _empty(before_value) for before_value, _ in changes.values()):
+            plan.rewritten.add(record.key)
+    _find_lost(session, pages, plan)
+    _find_renumbered(session, source, plan)
+    return plan
+
+
+def _find_lost(session: Session, pages: list[PageFetch], plan: _Plan) -> None:
     for page in pages:
-        before = session.get(PageState, page.url)
-        if before and before.n_records >= SHRINK_MIN_PREVIOUS and page.n_records < before.n_records * SHRINK_RATIO:
-            raise SuspiciousShrink(
-                f"page yielded {page.n_records} records where it held {before.n_records} last time; "
-                "refusing to believe it", page.url)
+        before = session.get(PageKeys, page.url)
+        if before is not None and page.keys is not None:
+            lost = sorted(set(before.keys) - set(page.keys), key=_natural)
+            if lost:
+                plan.lost[page.url] = lost
+            continue
+        state = session.get(PageState, page.url)
+        if state and state.n_records >= SHRINK_MIN_PREVIOUS and page.n_records < state.n_records * SHRINK_RATIO:
+            plan.shrunk[page.url] = (state.n_records, page.n_records)
+
+
+def _find_renumbered(session: Session, source: str, plan: _Plan) -> None:
+    """Stored draws (changed or lost ones: a renumbered draw's key now holds other facts
+    or nothing) whose facts the crawl gives under another key."""
+    lost = {k for keys in plan.lost.values() for k in keys}
+    if not (plan.new or plan.changed) or not (plan.changed or lost):
+        return
+    arriving: dict[str, set[str]] = {}
+    for record, values, _ in plan.new:
+        arriving.setdefault(_signature(values), set()).add(record.key)
+    for old, values, _, _ in plan.changed:
+        arriving.setdefault(_signature(values), set()).add(old.key)
+    leaving = [old for old, *_ in plan.changed]
+    if lost:
+        leaving += session.exec(select(Draw).where(Draw.source == source, Draw.key.in_(sorted(lost)))).all()
+    for old in leaving:
+        if arriving.get(_signature(_stored_facts(old)), set()) - {old.key}:
+            plan.renumbered.add(old.key)
 
 
 def _save_pages(session: Session, source: str, pages: Iterable[PageFetch]) -> None:
@@ -130,6 +355,14 @@ def _save_pages(session: Session, source: str, pages: Iterable[PageFetch]) -> No
         state.etag, state.last_modified, state.n_records, state.updated = (
             page.etag, page.last_modified, page.n_records, now)
         session.add(state)
+        if page.keys is None:
+            continue
+        keys = session.get(PageKeys, page.url)
+        if keys is None:
+            session.add(PageKeys(url=page.url, source=source, keys=sorted(page.keys)))
+        elif sorted(keys.keys) != sorted(page.keys):  # written only when the page's keys moved
+            keys.keys = sorted(page.keys)
+            session.add(keys)
 
 
 def _upsert_notices(session: Session, source: str, result: ParseResult, report: IngestReport) -> None:
@@ -149,6 +382,78 @@ def _upsert_notices(session: Session, source: str, result: ParseResult, report: 
             session.add(row)
 
 
+# -- held crawls: the payload is the crawl as parsed, in JSON ---------------------------
+
+
+def _record_json(record: DrawRecord | NoticeRecord) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in asdict(record).items()}
+
+
+def _draw_record(data: dict[str, Any]) -> DrawRecord:
+    values = dict(data)
+    for name in _DATE_FIELDS & values.keys():
+        values[name] = date.fromisoformat(values[name]) if values[name] else None
+    for name in _DATETIME_FIELDS & values.keys():
+        values[name] = datetime.fromisoformat(values[name]) if values[name] else None
+    return DrawRecord(**values)
+
+
+def _notice_record(data: dict[str, Any]) -> NoticeRecord:
+    return NoticeRecord(**{**data, "date": date.fromisoformat(data["date"]) if data.get("date") else None})
+
+
+def _payload(result: ParseResult, pages: list[PageFetch]) -> dict[str, Any]:
+    return {"draws": [_record_json(r) for r in result.draws], "notices": [_record_json(n) for n in result.notices],
+            "problems": list(result.problems),
+            "pages": [{**asdict(p), "keys": list(p.keys) if p.keys is not None else None} for p in pages]}
+
+
+def _from_payload(payload: dict[str, Any]) -> tuple[ParseResult, list[PageFetch]]:
+    result = ParseResult([_draw_record(d) for d in payload["draws"]],
+                         [_notice_record(n) for n in payload["notices"]], list(payload["problems"]))
+    pages = [PageFetch(**{**p, "keys": tuple(p["keys"]) if p["keys"] is not None else None})
+             for p in payload["pages"]]
+    return result, pages
+
+
+def _hold(session: Session, source: str, result: ParseResult, pages: list[PageFetch], plan: _Plan,
+          started_at: datetime | None, now: datetime) -> IngestReport:
+    summary = plan.summary()
+    run = CrawlRun(source=source, started_at=started_at or now, finished_at=now, outcome="held",
+                   n_parsed=len(result.draws), n_new=len(plan.new), n_changed=len(plan.changed),
+                   n_unchanged=len(plan.unchanged_ids) + len(plan.quiet), error=summary[:2000])
+    session.add(run)
+    session.flush()
+    held = session.get(HeldCrawl, source) or HeldCrawl(source=source, run_id=run.id)
+    held.run_id, held.held_at, held.n_new, held.n_changed, held.n_lost = (
+        run.id, now, run.n_new, run.n_changed, plan.n_lost)
+    held.summary, held.payload = run.error, _payload(result, pages)
+    session.add(held)
+    session.commit()
+    log.warning("%s: crawl held, nothing stored or sent: %s", source, summary)
+    return IngestReport(run=run, unchanged=run.n_unchanged, kept=plan.kept)
+
+
+def held_crawl(session: Session, source: str) -> HeldCrawl | None:
+    return session.get(HeldCrawl, source)
+
+
+def accept_held(session: Session, source: str, *, combine: Combine | None = None, matcher: Matcher | None = None,
+                started_at: datetime | None = None) -> IngestReport:
+    """Apply the source's held crawl exactly as it was parsed, alerts as for any crawl."""
+    held = held_crawl(session, source)
+    if held is None:
+        raise NothingHeld(f"{source}: no held crawl to accept")
+    result, pages = _from_payload(held.payload)
+    log.info("%s: accepting the crawl held at %s: %s", source, held.held_at, held.summary)
+    # An ingest stored as "ok" clears the source's held crawl in its own transaction.
+    return ingest(session, source, result, pages=pages, combine=combine, matcher=matcher, started_at=started_at,
+                  hold_threshold=None)
+
+
+# -- the ingest ----------------------------------------------------------------------
+
+
 def ingest(
     session: Session,
     source: str,
@@ -159,14 +464,16 @@ def ingest(
     matcher: Matcher | None = None,
     notify_history: bool = False,
     started_at: datetime | None = None,
+    hold_threshold: int | None = DEFAULT_HOLD_THRESHOLD,
 ) -> IngestReport:
     """Store one successful crawl of ``source``, all or nothing.
 
     Upserts draws by (source, key), merging with the stored draw through ``combine``
-    when the source has one; a draw whose facts differ gets a ``DrawRevision``
-    with old and new values. Draws the crawl did not mention are left alone (a page
-    dropping a draw is not a deletion). Raises (and writes nothing) on a suspicious
-    shrink; the caller records the failure with ``record_failure``.
+    when the source has one; a draw whose facts differ after normalisation gets a
+    ``DrawRevision`` with old and new values. A value the crawl no longer gives is kept.
+    Draws the crawl did not mention are left alone (a page dropping a draw is not a
+    deletion). A crawl that would rewrite or renumber more than ``hold_threshold``
+    stored draws, or lose one, is held instead (``report.held``; None: never held).
     """
     pages = list(pages)
     now = utcnow()
@@ -175,45 +482,28 @@ def ingest(
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         raise ParseError(f"{source}: several records share the keys {dupes[:5]}")
     try:
-        _check_shrink(session, pages)
+        plan = _plan(session, source, result, pages, combine)
+        if hold_threshold is not None and (len(plan.rewritten | plan.renumbered) > hold_threshold or plan.n_lost):
+            return _hold(session, source, result, pages, plan, started_at, now)
         run = CrawlRun(source=source, started_at=started_at or now, finished_at=now, outcome="ok",
                        baseline=is_baseline(session, source), n_parsed=len(result.draws))
         session.add(run)
         session.flush()
-        report = IngestReport(run=run)
-
-        # Only keys and hashes are read up front: a re-crawl of an unchanged source then
-        # never loads a full row.
-        stored = {key: (draw_id, digest) for key, draw_id, digest in session.exec(
-            select(Draw.key, Draw.id, Draw.content_hash).where(Draw.source == source))}
-        seen_unchanged: list[int] = []
-        for record in result.draws:
-            values = _facts(record)
-            digest = content_hash(values)
-            if record.key not in stored:
-                draw = Draw(source=source, key=record.key, content_hash=digest, first_seen=now,
-                            last_seen=now, updated=now, **values)
-                stored[record.key] = (None, digest)
-                report.new.append(draw)
-                continue
-            draw_id, stored_digest = stored[record.key]
-            if stored_digest == digest:
-                seen_unchanged.append(draw_id)
-                continue
-            old = session.get(Draw, draw_id)
-            if combine is not None:
-                values = _facts(combine([as_record(old), record])[0])
-                digest = content_hash(values)
-                if digest == stored_digest:
-                    seen_unchanged.append(draw_id)
-                    continue
-            changes = diff_facts(old, values)
+        report = IngestReport(run=run, kept=plan.kept)
+        for record, values, digest in plan.new:
+            report.new.append(Draw(source=source, key=record.key, content_hash=digest, first_seen=now,
+                                   last_seen=now, updated=now, **values))
+        for old, values, digest, changes in plan.changed:
             for name, value in values.items():
                 setattr(old, name, value)
             old.content_hash, old.last_seen, old.updated = digest, now, now
             report.changed.append((old, changes))
+        for old, values, digest in plan.quiet:
+            for name, value in values.items():
+                setattr(old, name, value)
+            old.content_hash, old.last_seen = digest, now
         # One flush for every new and changed draw (ids are needed for the rows below).
-        session.add_all(report.new + [draw for draw, _ in report.changed])
+        session.add_all(report.new + [draw for draw, _ in report.changed] + [draw for draw, *_ in plan.quiet])
         session.flush()
         for draw, changes in report.changed:
             session.add(DrawRevision(draw_id=draw.id, crawl_run_id=run.id, changed_at=now, changes=changes))
@@ -222,12 +512,13 @@ def ingest(
         session.add_all([DrawNoc(draw_id=draw.id, noc2021=code, via=via)
                          for draw in report.new + [d for d, _ in report.changed]
                          for code, via in sorted(draw_nocs(draw).items())])
-        if seen_unchanged:
+        if plan.unchanged_ids:
             # One statement, not a row at a time: re-ingesting a snapshot must stay cheap.
-            session.exec(update(Draw).where(Draw.id.in_(seen_unchanged)).values(last_seen=now))
-        report.unchanged = len(seen_unchanged)
+            session.exec(update(Draw).where(Draw.id.in_(plan.unchanged_ids)).values(last_seen=now))
+        report.unchanged = len(plan.unchanged_ids) + len(plan.quiet)
         _upsert_notices(session, source, result, report)
         _save_pages(session, source, pages)
+        session.exec(delete(HeldCrawl).where(HeldCrawl.source == source))
         run.n_new, run.n_changed, run.n_unchanged = len(report.new), len(report.changed), report.unchanged
         session.add(run)
         if matcher is not None and (notify_history or not run.baseline):
@@ -238,15 +529,26 @@ def ingest(
         raise
     log.info("%s: %d new, %d changed, %d unchanged%s", source, len(report.new), len(report.changed),
              report.unchanged, " (baseline)" if run.baseline else "")
+    if plan.kept:
+        # WARNING only when a value went missing in this crawl: an unchanged feed that
+        # still lacks it must not repeat the warning on every poll.
+        log.log(logging.WARNING if plan.newly_kept else logging.INFO,
+                "%s: %d values no longer given by the source were kept as stored (e.g. %s)", source,
+                len(plan.kept), ", ".join(f"{k}.{f}" for k, f in plan.kept[:LOST_EXAMPLES]))
     return report
 
 
 def record_not_modified(session: Session, source: str, started_at: datetime | None = None) -> CrawlRun:
-    """Every page answered 304: a successful crawl that read nothing new."""
+    """Every page answered 304: a successful crawl that read nothing new.
+
+    The validators are those of the last stored crawl, so a 304 also means the source is
+    back to what is stored: a crawl held since is no longer what the source serves.
+    """
     now = utcnow()
     run = CrawlRun(source=source, started_at=started_at or now, finished_at=now, outcome="not_modified",
                    baseline=False)
     session.add(run)
+    session.exec(delete(HeldCrawl).where(HeldCrawl.source == source))
     session.commit()
     return run
 

@@ -105,7 +105,7 @@ class CrawlRun(SQLModel, table=True):
     source: str = Field(index=True)
     started_at: dt.datetime = Field(default_factory=utcnow)
     finished_at: Optional[dt.datetime] = None
-    outcome: str = "running"  # ok | not_modified | failed
+    outcome: str = "running"  # ok | not_modified | failed | held (see HeldCrawl)
     baseline: bool = False  # first successful crawl of the source: stored, not alerted
     n_parsed: int = 0
     n_new: int = 0
@@ -128,6 +128,33 @@ class PageState(SQLModel, table=True):
     last_modified: Optional[str] = None
     n_records: int = 0
     updated: dt.datetime = Field(default_factory=utcnow)
+
+
+class PageKeys(SQLModel, table=True):
+    """The draw keys one URL yielded at its last ingested crawl: a draw a page stops
+    yielding is noticed per page, whichever of a source's pages a crawl fetched."""
+
+    url: str = Field(primary_key=True)
+    source: str = Field(index=True)
+    keys: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class HeldCrawl(SQLModel, table=True):
+    """A crawl that would have rewritten or lost stored draws, kept aside until a person
+    accepts it (``store.ingest.accept_held``); at most one per source, the latest.
+
+    ``payload`` is the crawl as parsed (records and page fetches, in JSON), so accepting
+    applies exactly what was held, not whatever the source serves by then.
+    """
+
+    source: str = Field(primary_key=True)
+    run_id: int = Field(foreign_key="crawlrun.id")
+    held_at: dt.datetime = Field(default_factory=utcnow)
+    n_new: int = 0
+    n_changed: int = 0
+    n_lost: int = 0
+    summary: str = ""
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class Subscriber(SQLModel, table=True):

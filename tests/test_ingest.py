@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import func, select
 
 from scraper.parse.express_entry import parse_express_entry
-from store.ingest import PageFetch, SuspiciousShrink, ingest, record_failure
+from store.ingest import PageFetch, held_crawl, ingest, record_failure
 from store.models import CrawlRun, Draw, DrawNoc, DrawRevision, PageState
 from tests.conftest import data
 
@@ -47,19 +47,19 @@ def test_april_pair_three_new_nothing_changed(store_session):
     assert report.run.n_new == 3 and report.run.outcome == "ok"
 
 
-def test_january_2023_pair_one_new_one_corrected(store_session):
+def test_january_2023_pair_one_new_and_a_retyped_date_that_is_no_change(store_session):
     ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2023-01-17.raw.json"))
+    before = store_session.exec(select(Draw).where(Draw.key == "237")).one().updated
     report = ingest(store_session, "express_entry", parsed("ee_rounds_123_en.2023-01-29.raw.json"))
     assert [d.key for d in report.new] == ["238"]
-    assert len(report.changed) == 1
-    draw, changes = report.changed[0]
-    assert draw.key == "237"
     # IRCC re-typed the date "11-01-2023" (DD-MM-YYYY) as "2023-01-11": both read as
-    # 11 January 2023, and the edit is recorded as published.
-    assert changes == {"extra.published_date": ["11-01-2023", "2023-01-11"]}
-    assert draw.date == date(2023, 1, 11)
-    revs = store_session.exec(select(DrawRevision).where(DrawRevision.draw_id == draw.id)).all()
-    assert len(revs) == 1 and revs[0].changes == changes and revs[0].crawl_run_id == report.run.id
+    # 11 January 2023, so nothing about the draw changed (issue 11: cosmetic is not a change);
+    # the text as now published is stored all the same.
+    assert report.changed == [] and report.unchanged == 238
+    draw = store_session.exec(select(Draw).where(Draw.key == "237")).one()
+    assert draw.date == date(2023, 1, 11) and draw.extra["published_date"] == "2023-01-11"
+    assert draw.updated == before
+    assert store_session.exec(select(func.count()).select_from(DrawRevision)).one() == 0
 
 
 def test_failed_crawl_changes_nothing(store_session):
@@ -70,17 +70,19 @@ def test_failed_crawl_changes_nothing(store_session):
     assert table_snapshot(store_session) == before
 
 
-def test_page_that_shrinks_is_refused(store_session):
+def test_page_that_shrinks_is_held(store_session):
+    """A page that yielded far fewer records than last time (keys not recorded: a page
+    state from before per-page keys) is held: nothing stored, the page state unchanged."""
     full = parsed("ee_rounds_123_en.2026-04-21.raw.json")
     ingest(store_session, "express_entry", full, pages=[PageFetch(URL, n_records=412)])
     before = table_snapshot(store_session)
-    runs_before = store_session.exec(select(func.count()).select_from(CrawlRun)).one()
     partial = parsed("ee_rounds_123_en.2026-04-21.raw.json")
     partial.draws = partial.draws[:20]
-    with pytest.raises(SuspiciousShrink, match="yielded 20 records where it held 412"):
-        ingest(store_session, "express_entry", partial, pages=[PageFetch(URL, n_records=20)])
+    report = ingest(store_session, "express_entry", partial, pages=[PageFetch(URL, n_records=20)])
+    assert report.held and report.run.outcome == "held"
+    assert report.run.error == f"{URL} yielded 20 records where it held 412 last time"
+    assert held_crawl(store_session, "express_entry").n_lost == 392
     assert table_snapshot(store_session) == before
-    assert store_session.exec(select(func.count()).select_from(CrawlRun)).one() == runs_before
     assert store_session.get(PageState, URL).n_records == 412
 
 
