@@ -1,9 +1,13 @@
-"""``drawwatch crawl``: one crawl now, printing what was new and changed."""
+"""``drawwatch crawl``: one crawl now, printing what was new and changed; ``--accept``
+applies a crawl that was held for a person to look at."""
 from __future__ import annotations
 
 import click
 
 from scraper.sources import SOURCES
+
+EXIT_USAGE = 2
+SHOWN = 50  # draws listed per kind; the rest are counted
 
 
 @click.command("crawl")
@@ -12,10 +16,21 @@ from scraper.sources import SOURCES
 @click.option("--backfill", is_flag=True, help="Also fetch the whole history where a source splits it (oinp).")
 @click.option("--notify-history", is_flag=True,
               help="Alert subscribers even on a source's first crawl (normally a silent baseline).")
+@click.option("--accept", is_flag=True,
+              help="Apply the source's held crawl as it was read (with --source NAME); fetches nothing.")
 @click.pass_context
-def crawl_cmd(ctx, sources, backfill, notify_history):
-    """Run one crawl of each source now and print what was new and changed."""
-    from scraper.crawl import crawl_source, make_runner, run_in_reactor
+def crawl_cmd(ctx, sources, backfill, notify_history, accept):
+    """Run one crawl of each source now and print what was new and changed.
+
+    A crawl that would change or renumber more stored draws than the source's
+    hold_threshold, or lose any, is held: nothing is stored or sent until
+    `drawwatch crawl --source NAME --accept` applies it. Exit status: 0, 1 when a crawl
+    failed, 3 when one was held (and none failed).
+    """
+    if accept:
+        _accept(ctx, sources, backfill or notify_history)
+        return
+    from scraper.crawl import crawl_source, exit_status, make_runner, run_in_reactor
 
     app = ctx.obj
     settings = app.settings
@@ -29,28 +44,56 @@ def crawl_cmd(ctx, sources, backfill, notify_history):
                                    notify_history=notify_history, backfill=backfill) for n in names]
 
     outcomes = run_in_reactor(main)
-    failed = False
     for outcome in outcomes:
-        run = outcome.run
-        if run.outcome == "failed":
-            failed = True
-            click.echo(f"{outcome.source}: FAILED: {run.error}", err=True)
-            continue
-        if run.outcome == "not_modified":
-            click.echo(f"{outcome.source}: not modified since the last crawl")
-            continue
-        report = outcome.report
-        baseline = " (first crawl: stored as the baseline, no alerts)" if run.baseline and not notify_history else ""
-        click.echo(f"{outcome.source}: {len(report.new)} new, {len(report.changed)} changed, "
-                   f"{report.unchanged} unchanged{baseline}")
-        for draw in report.new[:50]:
-            click.echo(f"  new      {draw.key:<24} {str(draw.date or ''):<10}  {draw.title}")
-        if len(report.new) > 50:
-            click.echo(f"  ... and {len(report.new) - 50} more new")
-        for draw, changes in report.changed:
-            click.echo(f"  changed  {draw.key:<24} " + ", ".join(f"{k}: {o!r} -> {n!r}" for k, (o, n) in changes.items()))
-    if failed:
-        ctx.exit(1)
+        _show(outcome, notify_history)
+    ctx.exit(exit_status(outcomes))
+
+
+def _accept(ctx, sources, other_options: bool) -> None:
+    from scraper.crawl import EXIT_FAILED, accept_source
+    from store.ingest import NothingHeld
+
+    if len(sources) != 1 or other_options:
+        click.echo("crawl --accept: name exactly one source (--source NAME), without --backfill "
+                   "or --notify-history", err=True)
+        ctx.exit(EXIT_USAGE)
+    [name] = sources
+    app = ctx.obj
+    try:
+        outcome = accept_source(name, app.engine, matcher=app.matcher())
+    except NothingHeld:
+        click.echo(f"{name}: no held crawl to accept (`drawwatch status` shows which sources are held)", err=True)
+        ctx.exit(EXIT_FAILED)
+    click.echo(f"{name}: held crawl accepted")
+    _show(outcome, notify_history=False)
+
+
+def _show(outcome, notify_history: bool) -> None:
+    from notifier.secrets import mask  # an error may quote a URL with credentials in it
+
+    run, name = outcome.run, outcome.source
+    if run.outcome == "failed":
+        click.echo(f"{name}: FAILED: {mask(run.error or '')}", err=True)
+        return
+    if outcome.held:
+        click.echo(f"{name}: HELD: {mask(run.error or '')}; check the source's page, then run "
+                   f"`drawwatch crawl --source {name} --accept` to apply it", err=True)
+        return
+    if run.outcome == "not_modified":
+        click.echo(f"{name}: not modified since the last crawl")
+        return
+    report = outcome.report
+    baseline = " (first crawl: stored as the baseline, no alerts)" if run.baseline and not notify_history else ""
+    click.echo(f"{name}: {len(report.new)} new, {len(report.changed)} changed, "
+               f"{report.unchanged} unchanged{baseline}")
+    for draw in report.new[:SHOWN]:
+        click.echo(f"  new      {draw.key:<24} {str(draw.date or ''):<10}  {draw.title}")
+    if len(report.new) > SHOWN:
+        click.echo(f"  ... and {len(report.new) - SHOWN} more new")
+    for draw, changes in report.changed[:SHOWN]:
+        click.echo(f"  changed  {draw.key:<24} " + ", ".join(f"{k}: {o!r} -> {n!r}" for k, (o, n) in changes.items()))
+    if len(report.changed) > SHOWN:
+        click.echo(f"  ... and {len(report.changed) - SHOWN} more changed")
 
 
 COMMANDS = (crawl_cmd,)

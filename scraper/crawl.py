@@ -19,16 +19,19 @@ from scraper.records import ParseError, ParseResult
 from scraper.sources import SOURCES, SourceSpec, load_object
 from store.config import Settings
 from store.db import session as open_session
-from store.ingest import IngestReport, Matcher, PageFetch, ingest, record_failure, record_not_modified
+from store.ingest import (IngestReport, Matcher, PageFetch, accept_held, ingest, record_failure,
+                          record_not_modified)
 from store.models import CrawlRun, PageState, utcnow
 
 log = logging.getLogger(__name__)
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+MAX_ERROR = 2000  # characters of an error kept on a failed run (record_failure's limit too)
 
-
-class CrawlFailed(Exception):
-    """The crawl was recorded as failed; the store is as it was."""
+# Exit statuses of ``crawl`` and ``serve --once`` (and ``status``): a failure outranks a
+# hold; a held crawl waits for a person, so a cron job must not exit 0 on it either.
+EXIT_FAILED = 1
+EXIT_HELD = 3
 
 
 @dataclass
@@ -39,7 +42,18 @@ class CrawlOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.run.outcome != "failed"
+        return self.run.outcome in ("ok", "not_modified")
+
+    @property
+    def held(self) -> bool:
+        return self.run.outcome == "held"
+
+
+def exit_status(outcomes: list[CrawlOutcome | None]) -> int:
+    """0, EXIT_FAILED or EXIT_HELD for a set of crawls (None: a crawl that could not be recorded)."""
+    if any(o is None or o.run.outcome == "failed" for o in outcomes):
+        return EXIT_FAILED
+    return EXIT_HELD if any(o.held for o in outcomes) else 0
 
 
 def scrapy_settings(settings: Settings) -> dict[str, Any]:
@@ -116,23 +130,49 @@ def _parse_pages(spec: SourceSpec, pages: list) -> tuple[ParseResult, list[PageF
     return combined, fetches
 
 
-def _store(engine: Engine, spec: SourceSpec, pages: list, started, matcher, notify_history) -> CrawlOutcome:
+def _store(engine: Engine, spec: SourceSpec, pages: list, started, matcher, notify_history,
+           hold_threshold: int) -> CrawlOutcome:
     with open_session(engine) as session:
-        try:
-            result, fetches = _parse_pages(spec, pages)
-            # Problems are kept on the draws as flags; repeating them at WARNING on every
-            # poll of an unchanged feed would bury the warnings that matter.
-            for problem in result.problems:
-                log.debug("%s: %s", spec.name, problem)
-            if result.problems:
-                log.info("%s: %d values kept verbatim or inconsistent (see the draws' flags)",
-                         spec.name, len(result.problems))
-            report = ingest(session, spec.name, result, pages=fetches, combine=spec.load_combine(),
-                            matcher=matcher, notify_history=notify_history, started_at=started)
-        except ParseError as exc:
-            run = record_failure(session, spec.name, f"{type(exc).__name__}: {exc}", started)
-            return CrawlOutcome(spec.name, run)
+        result, fetches = _parse_pages(spec, pages)
+        # Problems are kept on the draws as flags; repeating them at WARNING on every
+        # poll of an unchanged feed would bury the warnings that matter.
+        for problem in result.problems:
+            log.debug("%s: %s", spec.name, problem)
+        if result.problems:
+            log.info("%s: %d values kept verbatim or inconsistent (see the draws' flags)",
+                     spec.name, len(result.problems))
+        report = ingest(session, spec.name, result, pages=fetches, combine=spec.load_combine(),
+                        matcher=matcher, notify_history=notify_history, started_at=started,
+                        hold_threshold=hold_threshold)
         return CrawlOutcome(spec.name, report.run, report)
+
+
+def accept_source(name: str, engine: Engine, *, matcher: Matcher | None = None) -> CrawlOutcome:
+    """Apply ``name``'s held crawl as it was parsed (alerts as usual); raises ``NothingHeld``."""
+    with open_session(engine) as session:
+        report = accept_held(session, name, combine=SOURCES[name].load_combine(), matcher=matcher,
+                             started_at=utcnow())
+        return CrawlOutcome(name, report.run, report)
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` on one line; a database error without its SQL and bound parameters."""
+    from sqlalchemy.exc import StatementError
+
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        # The wrapper's text quotes the statement's parameters (a subscriber's Apprise URL,
+        # a draw's text): only the underlying error is fit to record and show.
+        exc = exc.orig
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:MAX_ERROR]
+
+
+def _record_crash(engine: Engine, name: str, exc: Exception, started) -> CrawlOutcome:
+    if not isinstance(exc, ParseError):
+        # A bug (ours or a library's), not a page we cannot read: the traceback is for
+        # whoever fixes it, at DEBUG; the operator sees the one-line error in the run.
+        log.debug("%s: crawl raised", name, exc_info=exc)
+    with open_session(engine) as session:
+        return CrawlOutcome(name, record_failure(session, name, describe(exc), started))
 
 
 async def crawl_source(
@@ -145,19 +185,30 @@ async def crawl_source(
     notify_history: bool = False,
     backfill: bool = False,
 ) -> CrawlOutcome:
-    """Crawl ``name`` once; always returns the recorded ``CrawlRun`` (ok, not_modified, failed)."""
-    spec = SOURCES[name]
+    """Crawl ``name`` once; always returns the recorded ``CrawlRun`` (ok, not_modified, held, failed).
+
+    Whatever goes wrong inside the crawl (the site, the spider, a parser, the ingest) is
+    recorded as a failed crawl, so health and the operator hear of it; only an error
+    while recording that failure (the database itself) propagates.
+    """
     started = utcnow()
+    try:
+        return await _crawl(SOURCES[name], settings, engine, runner, started, matcher=matcher,
+                            notify_history=notify_history, backfill=backfill)
+    except Exception as exc:
+        return await asyncio.to_thread(_record_crash, engine, name, exc, started)
+
+
+async def _crawl(spec: SourceSpec, settings: Settings, engine: Engine, runner, started, *,
+                 matcher: Matcher | None, notify_history: bool, backfill: bool) -> CrawlOutcome:
+    name = spec.name
     urls, optional = source_urls(spec, settings, backfill=backfill)
     with open_session(engine) as session:
         states = session.exec(select(PageState).where(PageState.url.in_(urls))).all()
         validators = {s.url: (s.etag, s.last_modified) for s in states}
     # A page that may not exist yet (next year's) stops being optional once we have read it.
     optional -= validators.keys()
-    try:
-        pages, failures = await fetch(runner, spec, urls, optional, validators)
-    except Exception as exc:  # a spider that cannot even start is a failed crawl, not a crash
-        failures, pages = [f"{type(exc).__name__}: {exc}"], []
+    pages, failures = await fetch(runner, spec, urls, optional, validators)
     if failures:
         with open_session(engine) as session:
             run = record_failure(session, name, "; ".join(failures), started)
@@ -169,7 +220,8 @@ async def crawl_source(
         return CrawlOutcome(name, run)
     # Parsing and the database are synchronous: keep them off the event loop so a
     # large page never stalls another source's crawl or a delivery.
-    return await asyncio.to_thread(_store, engine, spec, pages, started, matcher, notify_history)
+    return await asyncio.to_thread(_store, engine, spec, pages, started, matcher, notify_history,
+                                   settings.source(name).hold_threshold)
 
 
 def run_in_reactor(main: Callable[[], Coroutine]) -> Any:

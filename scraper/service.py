@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from notifier.deliver import deliver_due, send_operator
-from scraper.crawl import CrawlOutcome, crawl_source, make_runner
+from scraper.crawl import EXIT_FAILED, CrawlOutcome, crawl_source, describe, exit_status, make_runner
 from scraper.schedule import effective_jitter, first_run, make_trigger
 from scraper.sources import SOURCES
 from store import health
@@ -39,7 +39,8 @@ class Service:
         self.runner = None
         self.scheduler = None
         self._crawls: set[asyncio.Task] = set()
-        self._failing: set[str] = set()  # sources whose last crawl failed (a success may be a recovery)
+        # Sources whose last crawl failed or was held: their next success may end that.
+        self._failing: set[str] = set()
         self._signals = 0
 
     # -- one crawl ------------------------------------------------------------------
@@ -51,8 +52,9 @@ class Service:
         try:
             log.info("%s: crawl started", name)
             outcome = await crawl_source(name, self.settings, self.engine, self.runner, matcher=self.matcher)
-        except Exception:  # a database error, a bug: logged, and the next run tries again
-            log.exception("%s: crawl crashed", name)
+        except Exception as exc:  # the failure could not even be recorded (the database): the next run tries again
+            log.error("%s: crawl not recorded: %s", name, describe(exc))
+            log.debug("%s: crawl not recorded", name, exc_info=exc)
             return None
         finally:
             self._crawls.discard(task)
@@ -221,7 +223,7 @@ class Service:
         return 0
 
     async def once(self) -> int:
-        """Crawl every enabled source once, deliver, and return 0 if every crawl succeeded."""
+        """Crawl every enabled source once, deliver, and return the exit status (``exit_status``)."""
         self._setup()
         crawls = asyncio.gather(*(self.crawl(n) for n in self.names))
         stop = asyncio.ensure_future(self._stop.wait())
@@ -235,4 +237,6 @@ class Service:
             await self._bounded(self.send_due(), "delivery")
         else:
             await self.send_due()
-        return 0 if len(outcomes) == len(self.names) and all(o is not None and o.ok for o in outcomes) else 1
+        if len(outcomes) != len(self.names):  # cut short by a signal
+            return EXIT_FAILED
+        return exit_status(outcomes)

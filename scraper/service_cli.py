@@ -22,7 +22,7 @@ def serve_cmd(ctx, once):
 
     Stops cleanly on SIGTERM or SIGINT (running crawls and deliveries get
     [service] shutdown_timeout seconds to finish). With --once the exit status is 1
-    when a crawl failed.
+    when a crawl failed, 3 when one was held (and none failed), as for `drawwatch crawl`.
     """
     from scraper.crawl import run_in_reactor
     from scraper.service import Service
@@ -43,6 +43,8 @@ def _state(health, enabled: bool, threshold: int) -> str:
         return "never crawled"
     if health.failing(threshold):
         return "failing"
+    if health.held is not None:
+        return "held"  # waits for `crawl --accept` or for the source to come back
     if health.consecutive_failures:
         return "failed"  # below the threshold: probably a blip, not yet an alert
     return "stale" if health.stale else "ok"
@@ -75,6 +77,9 @@ def status_rows(settings, session, now: datetime) -> list[dict]:
             "draws": h.draws,
             "last_change": h.last_change,
             "stale_after_days": h.stale_after.days if h.stale_after else None,
+            "held": None if h.held is None else {
+                "new": h.held.n_new, "changed": h.held.n_changed, "lost": h.held.n_lost,
+                "since": h.held_since, "summary": h.held.summary},
         })
     return rows
 
@@ -83,10 +88,11 @@ def status_rows(settings, session, now: datetime) -> list[dict]:
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
 @click.pass_context
 def status_cmd(ctx, fmt):
-    """Each source's last success and failure, next run and draws held; the outbox by status.
+    """Each source's last success and failure, next run and draws stored; the outbox by status.
 
-    Exits 1 when a source has failed [service] failure_threshold times in a row, so it
-    can serve as a monitoring check.
+    Exits 1 when a source has failed [service] failure_threshold times in a row, else 3
+    when a source's crawl is held for a person to accept, so it can serve as a
+    monitoring check.
     """
     from store.health import outbox_counts
     from store.models import utcnow
@@ -98,18 +104,35 @@ def status_cmd(ctx, fmt):
         rows = status_rows(app.settings, session, now)
         outbox = outbox_counts(session)
     failing = [r["source"] for r in rows if r["state"] == "failing"]
+    held = [r["source"] for r in rows if r["held"]]
     if fmt == "json":
-        click.echo(json.dumps({"sources": rows, "outbox": outbox, "failing": failing}, indent=2, default=_iso))
+        click.echo(json.dumps({"sources": rows, "outbox": outbox, "failing": failing, "held": held},
+                              indent=2, default=_iso))
     else:
         tz = ZoneInfo(app.settings.service.timezone)
         shown = [{k: _local(v, tz) for k, v in r.items()} for r in rows]
         click.echo(render(shown, "table", STATUS_COLUMNS))
         counts = ", ".join(f"{status} {n}" for status, n in sorted(outbox.items())) or "empty"
         click.echo(f"\noutbox: {counts}")
+        for row in rows:
+            if row["held"]:
+                click.echo(_held_line(row["source"], row["held"], tz))
         if failing:
             click.echo(f"failing: {', '.join(failing)}", err=True)
     if failing:
         ctx.exit(EXIT_FAILING)
+    if held:
+        from scraper.crawl import EXIT_HELD  # the same status as `crawl` (no Scrapy import)
+
+        ctx.exit(EXIT_HELD)
+
+
+def _held_line(name: str, held: dict, tz) -> str:
+    from notifier.secrets import mask  # a page's URL may carry a token
+
+    return (f"held: {name} since {_local(held['since'], tz)}: {held['new']} new, {held['changed']} changed, "
+            f"{held['lost']} lost ({mask(held['summary'])}); check the source's page, then run "
+            f"`drawwatch crawl --source {name} --accept` to apply it")
 
 
 def _iso(value):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from notifier.profile import Profile, check_timezone
+from store.ingest import DEFAULT_HOLD_THRESHOLD
 
 ENV_VAR = "DRAWWATCH_CONFIG"
 DEFAULT_PATH = "config.toml"
@@ -101,6 +102,9 @@ class SourceSettings(_Strict):
     past_years: int = Field(1, ge=0, le=20)  # oinp: yearly pages crawled besides the current one
 
     @field_validator("url")
+    # A crawl that would change or renumber more stored draws than this (or lose any) is
+    # held for a person to accept instead of being stored and announced.
+    hold_threshold: int = Field(DEFAULT_HOLD_THRESHOLD, ge=0, le=1_000_000)
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else check_http_url(value)

@@ -1,8 +1,9 @@
 """Source health from the crawl history, and the operator messages it calls for.
 
-Everything is recomputed from ``CrawlRun`` and ``Draw`` rows at each check; the only
-state kept is what the operator has already been told (``SourceAlert``), written after
-a message was sent. So a restart neither repeats an alert nor loses one that was due.
+Everything is recomputed from ``CrawlRun``, ``Draw`` and ``HeldCrawl`` rows at each check;
+the only state kept is what the operator has already been told (``SourceAlert``,
+``HeldAlert``), written after a message was sent. So a restart neither repeats an alert
+nor loses one that was due.
 """
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ import statistics
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from sqlalchemy import func
+from sqlalchemy import func, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from store.config import ServiceSettings
-from store.models import CrawlRun, Draw, as_utc, utcnow
+from store.models import CrawlRun, Draw, HeldCrawl, as_utc, utcnow
 
 OK_OUTCOMES = ("ok", "not_modified")
+# The source answered and its pages were read: a held crawl ends a failure streak too
+# (the source works; what it says waits for a person).
+READ_OUTCOMES = (*OK_OUTCOMES, "held")
 # Gaps between a source's recent draw dates that define its usual rhythm.
 USUAL_GAP_SAMPLE = 30
 USUAL_GAP_MIN_DATES = 4
@@ -34,9 +38,18 @@ class SourceAlert(SQLModel, table=True):
     stale_alerted_at: Optional[dt.datetime] = None
 
 
+class HeldAlert(SQLModel, table=True):
+    """When the operator was last told that one source's crawl is held (one message per
+    held episode). A table of its own: existing tables get no new columns."""
+
+    source: str = Field(primary_key=True)
+    held_since: Optional[dt.datetime] = None  # start of the episode the message was about
+    told_at: Optional[dt.datetime] = None
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create ``SourceAlert`` if missing (it lives here, beside the logic that uses it)."""
-    SQLModel.metadata.create_all(engine, tables=[SourceAlert.__table__])
+    """Create ``SourceAlert`` and ``HeldAlert`` if missing (they live here, beside the logic that uses them)."""
+    SQLModel.metadata.create_all(engine, tables=[SourceAlert.__table__, HeldAlert.__table__])
 
 
 @dataclass
@@ -47,8 +60,11 @@ class SourceHealth:
     last_success: Optional[dt.datetime] = None
     last_failure: Optional[dt.datetime] = None
     last_error: Optional[str] = None
+    last_read: Optional[dt.datetime] = None  # end of the latest crawl that read the source (ok or held)
     consecutive_failures: int = 0
     failing_since: Optional[dt.datetime] = None
+    held: Optional[HeldCrawl] = None  # the crawl waiting for a person, if any
+    held_since: Optional[dt.datetime] = None  # start of the first crawl held since the last success
     draws: int = 0
     last_change: Optional[dt.datetime] = None  # when a new or corrected draw was last stored
     usual_gap: Optional[dt.timedelta] = None
@@ -58,6 +74,8 @@ class SourceHealth:
     def stale(self) -> bool:
         """Crawls succeed but nothing has changed for far longer than usual."""
         if self.stale_after is None or self.last_change is None or self.last_success is None:
+            return False
+        if self.held is not None:  # the change is there, waiting for a person: not quiet
             return False
         return self.consecutive_failures == 0 and self.now - self.last_change > self.stale_after
 
@@ -88,13 +106,22 @@ def source_health(session: Session, source: str, service: ServiceSettings,
     health.last_run = latest.started_at
     success = session.exec(runs.where(col(CrawlRun.outcome).in_(OK_OUTCOMES))).first()
     failure = session.exec(runs.where(CrawlRun.outcome == "failed")).first()
+    read = session.exec(runs.where(col(CrawlRun.outcome).in_(READ_OUTCOMES))).first()
     if success:
         health.last_success = success.finished_at or success.started_at
     if failure:
         health.last_failure, health.last_error = failure.finished_at or failure.started_at, failure.error
+    if read:
+        health.last_read = read.finished_at or read.started_at
     streak = select(func.count(), func.min(CrawlRun.started_at)).where(
-        CrawlRun.source == source, CrawlRun.outcome == "failed", CrawlRun.id > (success.id if success else 0))
+        CrawlRun.source == source, CrawlRun.outcome == "failed", CrawlRun.id > (read.id if read else 0))
     health.consecutive_failures, health.failing_since = session.exec(streak).one()
+    health.held = _held(session, source)
+    if health.held is not None:
+        # The episode, not the latest hold: every poll of a feed that stays rewritten is held again.
+        first = session.exec(select(func.min(CrawlRun.started_at)).where(
+            CrawlRun.source == source, CrawlRun.outcome == "held", CrawlRun.id > (success.id if success else 0))).one()
+        health.held_since = first or health.held.held_at
     health.draws, health.last_change = session.exec(
         select(func.count(), func.max(Draw.updated)).where(Draw.source == source)).one()
     health.usual_gap = _usual_gap(session, source)
@@ -104,21 +131,52 @@ def source_health(session: Session, source: str, service: ServiceSettings,
     return health
 
 
+def _held(session: Session, source: str) -> HeldCrawl | None:
+    # A database written by an older drawwatch, read by a read-only command before any
+    # crawl created the table, holds no held crawl.
+    if not inspect(session.get_bind()).has_table(HeldCrawl.__tablename__):
+        return None
+    return session.get(HeldCrawl, source)
+
+
 @dataclass(frozen=True)
 class OperatorMessage:
     source: str
-    kind: str  # failing | recovered | stale
+    kind: str  # failing | recovered | stale | held
     title: str
     body: str
-    since: Optional[dt.datetime] = None  # failing: start of the streak
+    since: Optional[dt.datetime] = None  # failing: start of the streak; held: of the episode
 
 
 def _when(value: Optional[dt.datetime]) -> str:
     return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value is not None else "never"
 
 
-def messages_due(health: SourceHealth, told: SourceAlert | None, service: ServiceSettings) -> list[OperatorMessage]:
+def messages_due(health: SourceHealth, told: SourceAlert | None, service: ServiceSettings,
+                 held_told: HeldAlert | None = None) -> list[OperatorMessage]:
     """What the operator should now be told about one source, given what they were told."""
+    return _health_message(health, told, service) + _held_message(health, held_told)
+
+
+def _held_message(health: SourceHealth, told: HeldAlert | None) -> list[OperatorMessage]:
+    """One message per held episode; nothing when it ends (accepted, or the source is back)."""
+    from notifier.secrets import mask  # a page's URL may carry a token
+
+    held, since = health.held, as_utc(health.held_since)
+    if held is None or (told is not None and told.told_at is not None and as_utc(told.told_at) >= since):
+        return []
+    name = health.source
+    return [OperatorMessage(name, "held", f"drawwatch: a crawl of {name} is held", (
+        f"A crawl of {name} at {_when(since)} would rewrite the stored history: {mask(held.summary)}.\n"
+        f"Held: {held.n_new} new, {held.n_changed} changed, {held.n_lost} lost. Nothing was stored and no "
+        f"subscriber was told; new draws from {name} wait as well while the source stays like this.\n"
+        f"Check the source's page. If the change is real, apply it with "
+        f"`drawwatch crawl --source {name} --accept` (subscribers are then told as usual). If the source "
+        "goes back to what is stored, the hold ends by itself. You will not be told again about this hold."),
+        since=since)]
+
+
+def _health_message(health: SourceHealth, told: SourceAlert | None, service: ServiceSettings) -> list[OperatorMessage]:
     from notifier.secrets import mask  # an error may quote a URL with a token in it
 
     told = told or SourceAlert(source=health.source)
@@ -136,7 +194,7 @@ def messages_due(health: SourceHealth, told: SourceAlert | None, service: Servic
     recovered = as_utc(told.recovered_at)
     if health.consecutive_failures == 0 and alerted is not None and (recovered is None or recovered < alerted):
         return [OperatorMessage(name, "recovered", f"drawwatch: {name} works again", (
-            f"{name} was crawled successfully at {_when(health.last_success)}, "
+            f"{name} was crawled without error at {_when(health.last_read)}, "
             f"after failing since {_when(told.failing_since)}."))]
     stale_told = as_utc(told.stale_alerted_at)
     if health.stale and (stale_told is None or stale_told < as_utc(health.last_change)):
@@ -155,13 +213,19 @@ def pending_messages(session: Session, sources: Iterable[str], service: ServiceS
     out: list[OperatorMessage] = []
     for source in sources:
         health = source_health(session, source, service, now)
-        out += messages_due(health, session.get(SourceAlert, source), service)
+        out += messages_due(health, session.get(SourceAlert, source), service, session.get(HeldAlert, source))
     return out
 
 
 def record_sent(session: Session, message: OperatorMessage, now: dt.datetime | None = None) -> None:
     """Remember that ``message`` reached the operator (call only after it did)."""
     now = now or utcnow()
+    if message.kind == "held":
+        held = session.get(HeldAlert, message.source) or HeldAlert(source=message.source)
+        held.held_since, held.told_at = message.since, now
+        session.add(held)
+        session.commit()
+        return
     told = session.get(SourceAlert, message.source) or SourceAlert(source=message.source)
     if message.kind == "failing":
         told.failing_since, told.failing_alerted_at = message.since, now

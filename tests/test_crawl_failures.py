@@ -1,0 +1,220 @@
+"""Whatever goes wrong inside a crawl is a failed crawl: recorded with its error, ``status``
+failing, the operator told at the threshold, the other sources crawled as usual.
+
+The real parsers are being made total (issue 11), so a parser bug is not something to rely
+on: two test-only sources are registered in the ``drawwatch`` child processes started
+here, with the real spider fetching over HTTP on 127.0.0.1. ``fragile`` trusts the feed's
+types as a first-draft parser would (and crashes on feeds derived from the real one);
+``misdated`` hands the store dates as text, which the ingest cannot write. What is under
+test is the crawl's handling of those crashes, not the parsers.
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+from sqlmodel import col, func, select
+
+from scraper.parse.express_entry import parse_express_entry
+from scraper.records import ParseResult
+from scraper.sources import SOURCES, SourceSpec
+from store.db import make_engine, session as open_session
+from store.models import CrawlRun, Draw
+from tests.conftest import FEED, data
+from tests.service_harness import ROOT, Mailbox
+
+EE = "express_entry"
+SNAPSHOT = "ee_rounds_123_en.2026-04-02.raw.json"
+OPERATOR = "operator@example.org"
+
+
+# -- the test-only sources (imported by the child processes) ------------------------------
+
+def fragile_parse(body: bytes, url: str) -> ParseResult:
+    """The real parser behind checks that trust the feed's types."""
+    feed = json.loads(body)  # a RecursionError on deep nesting
+    for row in feed["rounds"]:
+        crs = row["drawCRS"].strip()  # an AttributeError on a number
+        if crs.isdigit():
+            int(crs)  # a ValueError on "4²", which isdigit() accepts
+        "round #" + row["drawNumber"]  # a TypeError on a number
+    return parse_express_entry(body, url)
+
+
+def misdated_parse(body: bytes, url: str) -> ParseResult:
+    """The real parser's draws with their dates as text: the store cannot write them."""
+    result = parse_express_entry(body, url)
+    for draw in result.draws:
+        draw.date = draw.date.isoformat() if draw.date else None
+    return result
+
+
+SPIDER = "scraper.spiders.express_entry:ExpressEntrySpider"
+FRAGILE = f"{__name__}:fragile_parse"
+TEST_SOURCES = {spec.name: spec for spec in (
+    # One source per way of crashing, so that one crawl shows them all.
+    *(SourceSpec(f"fragile_{n}", "test-only: a parser that crashes", SPIDER, FRAGILE) for n in range(1, 5)),
+    SourceSpec("misdated", "test-only: records the store cannot write", SPIDER, f"{__name__}:misdated_parse"),
+)}
+
+
+def drawwatch() -> None:
+    """``drawwatch`` with the test-only sources registered: the child processes' entry point."""
+    SOURCES.update(TEST_SOURCES)
+    from scheduler import main  # after the registry is complete: --source choices are read at import
+
+    main(prog_name="drawwatch")
+
+
+# -- feeds derived from the real one ----------------------------------------------------
+
+def mutated(change) -> bytes:
+    feed = json.loads(data(SNAPSHOT))
+    change(feed["rounds"][0])
+    return json.dumps(feed).encode()
+
+
+def deeply_nested() -> bytes:
+    feed = json.loads(data(SNAPSHOT))
+    return json.dumps(feed)[:-1].encode() + b', "extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+# (source, how its feed is broken, the recorded error's start)
+CRASHES = [
+    ("fragile_1", lambda: mutated(lambda r: r.update(drawCRS=419)),
+     "AttributeError: 'int' object has no attribute 'strip'"),
+    ("fragile_2", lambda: mutated(lambda r: r.update(drawCRS="4²")),
+     "ValueError: invalid literal for int() with base 10: '4²'"),
+    ("fragile_3", lambda: mutated(lambda r: r.update(drawNumber=408)),
+     'TypeError: can only concatenate str (not "int") to str'),
+    ("fragile_4", deeply_nested, "RecursionError: maximum recursion depth exceeded"),
+]
+MISDATED = "TypeError: SQLite Date type only accepts Python date objects as input."
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+@pytest.fixture
+def setup(tmp_path, site):
+    """``setup(*args)`` runs ``drawwatch`` (with the test-only sources) against a config for
+    the loopback site; ``setup.write(sources, extra)`` rewrites that config."""
+    db = tmp_path / "dw.db"
+    config = tmp_path / "config.toml"
+    engines = []
+
+    def write(sources=(), extra="", level="INFO", threshold=2):
+        tables = "".join(f'[sources.{name}]\nurl = "{site.url(f"/{name}.json")}"\nschedule = "every 1h"\n'
+                         for name in sources)
+        disabled = "".join(f"[sources.{name}]\nenabled = false\n" for name in TEST_SOURCES if name not in sources)
+        config.write_text(
+            f'[database]\nurl = "sqlite:///{db}"\n[logging]\nlevel = "{level}"\n'
+            f'[http]\ndelay = 0\nretries = 0\ntimeout = 5\n'
+            f'[service]\nfailure_threshold = {threshold}\n'
+            f'[sources.{EE}]\nurl = "{site.url(FEED)}"\nschedule = "every 1h"\n'
+            f'[sources.oinp]\nenabled = false\n{tables}{disabled}{extra}')
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-c", f"from {__name__} import drawwatch; drawwatch()",
+                               "--config", str(config), *args],
+                              capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+    def engine():
+        engines.append(make_engine(f"sqlite:///{db}"))
+        return engines[-1]
+
+    run.write, run.engine = write, engine
+    yield run
+    for e in engines:
+        e.dispose()
+
+
+def runs(engine, source) -> list[tuple[str, str | None]]:
+    with open_session(engine) as s:
+        return [(r.outcome, r.error) for r in s.exec(select(CrawlRun).where(CrawlRun.source == source)
+                                                      .order_by(col(CrawlRun.id)))]
+
+
+def draws(engine, source) -> int:
+    with open_session(engine) as s:
+        return s.exec(select(func.count()).select_from(Draw).where(Draw.source == source)).one()
+
+
+def no_traceback(proc) -> None:
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+def test_a_crash_inside_a_crawl_is_a_failed_crawl_and_the_other_sources_go_on(setup, site):
+    site.put(FEED, data(SNAPSHOT))
+    site.put("/misdated.json", data(SNAPSHOT))
+    for name, body, _ in CRASHES:
+        site.put(f"/{name}.json", body())
+    setup.write([name for name, _, _ in CRASHES] + ["misdated"], threshold=1)
+    engine = setup.engine()
+    # The crashing sources first (the registry's order puts them after it otherwise): the
+    # source after them is crawled all the same.
+    order = [a for name, _, _ in CRASHES for a in ("--source", name)] + ["--source", "misdated", "--source", EE]
+    proc = setup("crawl", *order)
+    no_traceback(proc)
+    assert proc.returncode == 1, proc.stderr
+    for name, _, error in CRASHES:
+        assert f"{name}: FAILED: {error}" in proc.stderr, proc.stderr
+        [(outcome, recorded)] = runs(engine, name)
+        assert outcome == "failed" and recorded.startswith(error), recorded
+    assert f"misdated: FAILED: {MISDATED}" in proc.stderr
+    # The ingest's own error, as recorded, names neither the SQL nor its bound parameters.
+    assert runs(engine, "misdated") == [("failed", MISDATED)]
+    assert f"{EE}: 409 new" in proc.stdout, proc.stdout
+    # Nothing half-written by any crash.
+    assert [draws(engine, name) for name in TEST_SOURCES] == [0] * len(TEST_SOURCES)
+    assert draws(engine, EE) == 409
+
+    status = setup("status", "--format", "json")
+    no_traceback(status)
+    assert status.returncode == 1
+    out = json.loads(status.stdout)
+    rows = {r["source"]: r for r in out["sources"]}
+    assert sorted(out["failing"]) == sorted(TEST_SOURCES)
+    assert [rows[name]["state"] for name in TEST_SOURCES] == ["failing"] * len(TEST_SOURCES)
+    assert rows["fragile_1"]["failures"] == 1 and rows["fragile_4"]["last_error"].startswith("RecursionError")
+    assert rows[EE]["state"] == "ok"
+
+    # Served a feed it can read, a crashing source recovers.
+    site.put("/fragile_1.json", data(SNAPSHOT))
+    proc = setup("crawl", "--source", "fragile_1")
+    assert proc.returncode == 0 and "fragile_1: 409 new" in proc.stdout, proc.stderr
+
+
+def test_the_traceback_is_logged_at_debug_only(setup, site):
+    name, body, error = CRASHES[0]
+    site.put(f"/{name}.json", body())
+    setup.write([name], level="DEBUG")
+    proc = setup("crawl", "--source", name)
+    assert proc.returncode == 1 and f"{name}: FAILED: {error}" in proc.stderr
+    assert f"DEBUG scraper.crawl: {name}: crawl raised\nTraceback" in proc.stderr
+    assert "in fragile_parse" in proc.stderr
+
+
+def test_the_service_tells_the_operator_at_the_threshold_and_crawls_the_others(setup, site):
+    mailbox = Mailbox().start()
+    try:
+        name, body, error = CRASHES[0]
+        setup.write([name], extra=f'[operator]\nurls = ["{mailbox.url(OPERATOR)}"]\n')
+        site.put(FEED, data(SNAPSHOT))
+        site.put(f"/{name}.json", body())
+        first = setup("serve", "--once")
+        no_traceback(first)
+        assert first.returncode == 1
+        assert mailbox.to(OPERATOR) == []  # one failure: below the threshold of 2
+        second = setup("serve", "--once")
+        no_traceback(second)
+        assert second.returncode == 1
+        # At the threshold: one message, sent before the process exited.
+        [told] = mailbox.to(OPERATOR)
+        assert told.subject == f"drawwatch: {name} is failing" and error in told.body, told.body
+        engine = setup.engine()
+        assert [o for o, _ in runs(engine, EE)] == ["ok", "not_modified"] and draws(engine, EE) == 409
+        assert [o for o, _ in runs(engine, name)] == ["failed", "failed"]
+    finally:
+        mailbox.stop()
