@@ -100,11 +100,11 @@ class SourceSettings(_Strict):
     schedule: list[str] = Field(default_factory=list)
     jitter: int = Field(60, ge=0, le=3600)  # seconds of random delay added to each run
     past_years: int = Field(1, ge=0, le=20)  # oinp: yearly pages crawled besides the current one
-
-    @field_validator("url")
     # A crawl that would change or renumber more stored draws than this (or lose any) is
     # held for a person to accept instead of being stored and announced.
     hold_threshold: int = Field(DEFAULT_HOLD_THRESHOLD, ge=0, le=1_000_000)
+
+    @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else check_http_url(value)
