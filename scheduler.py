@@ -7,7 +7,9 @@ Query commands never import Scrapy.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import traceback
 from functools import cached_property
 
 import click
@@ -16,6 +18,7 @@ from store.config import ENV_VAR, ConfigError, Settings, load_config
 
 log = logging.getLogger("drawwatch")
 
+EXIT_FAILED = 1  # the database, or a bug
 EXIT_CONFIG = 2
 
 
@@ -31,21 +34,46 @@ class App:
 
     @cached_property
     def engine(self):
+        """The engine of commands that write: creates the database and its schema if missing."""
         from store.db import make_engine
 
-        return make_engine(self.settings.database.url)
+        db = self.settings.database
+        return make_engine(db.url, lock_timeout=db.lock_timeout)
+
+    @cached_property
+    def reader(self):
+        """The engine of commands that only read: the database must exist; nothing is written."""
+        from store.db import make_engine
+
+        db = self.settings.database
+        return make_engine(db.url, read_only=True, lock_timeout=db.lock_timeout)
 
     def session(self):
         from store.db import session
 
         return session(self.engine)
 
+    def read_session(self):
+        from store.db import session
+
+        return session(self.reader)
+
+    def close(self) -> None:
+        """Let go of the database (its connections, and with them its files)."""
+        for name in ("engine", "reader"):
+            if name in self.__dict__:
+                self.__dict__.pop(name).dispose()
+
     def synced_session(self):
         """A session after the config file's subscribers were brought into the database."""
         from notifier.subscribers import sync_config
 
         session = self.session()
-        sync_config(session, self.settings)
+        try:
+            sync_config(session, self.settings)
+        except BaseException:
+            session.close()  # else its connection, and the database's files, stay open
+            raise
         return session
 
     def matcher(self):
@@ -56,14 +84,20 @@ class App:
         return enqueue_matches
 
 
-def setup_logging(level: str) -> None:
-    from notifier.secrets import SecretMaskingFilter
+def setup_logging(settings: Settings) -> None:
+    from notifier.secrets import MaskingFormatter, remember, watch_subscribers
 
+    # Every record of every logger, at every level, leaves through this one handler, and
+    # its formatter masks the whole line (arguments and tracebacks included) with the
+    # secrets of every notification URL known: the config's, and each subscriber read
+    # from the database.
+    remember(*settings.operator.urls, *(url for profile in settings.subscribers for url in profile.urls))
+    watch_subscribers()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(SecretMaskingFilter())
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    level = settings.logging.level
     root.setLevel(level)
     # Scrapy and Twisted are chatty at INFO; their warnings still show.
     for noisy in ("scrapy", "twisted", "apprise", "apscheduler"):
@@ -74,13 +108,45 @@ def setup_logging(level: str) -> None:
     logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
 
 
+def _database_url(ctx) -> str:
+    try:
+        return ctx.obj.settings.database.url
+    except Exception:  # no config loaded: the error cannot be about its database anyway
+        return "sqlite://"
+
+
 class DrawwatchGroup(click.Group):
+    """Turns library errors into one line and an exit status; nothing a user can cause
+    ends in a traceback, and no error text leaves without its secrets masked."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except ConfigError as exc:
-            click.echo(f"config error: {exc}", err=True)
+            from notifier.secrets import mask
+
+            click.echo(f"config error: {mask(str(exc))}", err=True)
             ctx.exit(EXIT_CONFIG)
+        except Exception as exc:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            from notifier.secrets import mask
+            from store.db import DatabaseError, explain
+
+            if isinstance(exc, SQLAlchemyError):
+                exc = explain(exc, _database_url(ctx))
+            if isinstance(exc, BrokenPipeError):
+                # The reader of our output left (``drawwatch draws | head``): not a bug.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            elif isinstance(exc, DatabaseError):
+                click.echo(f"database error: {mask(str(exc))}", err=True)
+            else:
+                # A bug: its traceback is for the report, masked like every log line.
+                click.echo("internal error (a bug in drawwatch: please report it with what follows)\n"
+                           + mask(traceback.format_exc()).rstrip(), err=True)
+            ctx.exit(EXIT_FAILED)
 
 
 @click.group(cls=DrawwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,8 +157,9 @@ def main(ctx, config_path):
     """Watch Canadian immigration draws and alert the subscribers they fit."""
     app = App(config_path)
     ctx.obj = app
+    ctx.call_on_close(app.close)
     # Validate the config before any command writes anything.
-    setup_logging(app.settings.logging.level)
+    setup_logging(app.settings)
 
 
 def _register() -> None:

@@ -196,8 +196,8 @@ def matches_cmd(ctx, names, keys, source, since, limit, fmt):
     from notifier.profile import MatchProfile
     from store.models import Draw
 
-    with ctx.obj.synced_session() as session:
-        rows = subscribers.listing(session)
+    with ctx.obj.read_session() as session:
+        rows = subscribers.current(session, ctx.obj.settings)
         if names:
             missing = set(names) - {r.name for r in rows}
             if missing:
@@ -244,7 +244,7 @@ def outbox_cmd(ctx, statuses, limit, fmt):
     from store.models import Draw, Notification, Subscriber
 
     statuses = statuses or ("pending", "sending", "failed")
-    with ctx.obj.session() as session:
+    with ctx.obj.read_session() as session:
         rows = session.exec(select(Notification, Subscriber.name, Draw.source, Draw.key)
                             .join(Subscriber, Subscriber.id == Notification.subscriber_id)
                             .join(Draw, Draw.id == Notification.draw_id)

@@ -3,7 +3,8 @@
 Apprise tells us which format each channel takes (email: HTML, Slack: markdown, a JSON
 webhook: text), and that variant is rendered for it. Everything scraped is escaped in
 HTML bodies (Jinja autoescape). Files in ``[templates] directory`` replace the shipped
-ones of the same name.
+ones of the same name; every template runs in Jinja's sandbox, so an override can shape
+a message but never reach Python objects (``cycler.__init__.__globals__.os`` ...).
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import jinja2.nodes
+import jinja2.sandbox
 
 from notifier.match import headline
 from store.models import Draw
@@ -26,10 +29,15 @@ FACT_LABELS = {
 }
 
 
+class TemplateError(Exception):
+    """A message template that cannot be rendered; the message names its file."""
+
+
 @lru_cache(maxsize=8)
 def environment(directory: Path | None = None) -> jinja2.Environment:
     folders = ([str(directory)] if directory else []) + [str(SHIPPED)]
-    return jinja2.Environment(
+    # Immutable too: a template has no business changing the lists it is given.
+    return jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(folders),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
@@ -52,8 +60,25 @@ def check_templates(folder: Path) -> str | None:
             return f"{path.name}: not a template drawwatch uses (names: <{'|'.join(KINDS)}>.<title|txt|md|html>)"
         try:
             env.get_template(path.name)
+            internal = _reaches_internals(env.parse(path.read_text(encoding="utf-8")))
         except jinja2.TemplateSyntaxError as exc:
             return f"{path.name} line {exc.lineno}: {exc.message}"
+        except (OSError, UnicodeDecodeError) as exc:
+            return f"{path.name}: cannot read: {exc}"
+        if internal:
+            line, name = internal
+            return f"{path.name} line {line}: {name!r} reaches into Python internals, which templates may not"
+    return None
+
+
+def _reaches_internals(tree: jinja2.nodes.Template) -> tuple[int, str] | None:
+    """The first ``x._private`` or ``'__dunder__'`` in a template: said at config load,
+    rather than refused by the sandbox at the first message."""
+    for node in tree.find_all((jinja2.nodes.Getattr, jinja2.nodes.Const)):
+        name = node.attr if isinstance(node, jinja2.nodes.Getattr) else node.value
+        if isinstance(name, str) and (name.startswith("__") or isinstance(node, jinja2.nodes.Getattr)
+                                      and name.startswith("_")):
+            return node.lineno, name
     return None
 
 
@@ -94,7 +119,15 @@ def change_list(changes: dict) -> list[dict]:
 
 def render(kind: str, fmt: str, context: dict, directory: Path | None = None) -> tuple[str, str]:
     """(title, body) of message ``kind`` in ``fmt`` ("text", "markdown" or "html")."""
-    env = environment(directory)
-    title = " ".join(env.get_template(f"{kind}.title").render(context).split())
-    body = env.get_template(f"{kind}.{SUFFIX[fmt]}").render(context).strip() + "\n"
+    title = " ".join(_render(f"{kind}.title", context, directory).split())
+    body = _render(f"{kind}.{SUFFIX[fmt]}", context, directory).strip() + "\n"
     return title, body
+
+
+def _render(name: str, context: dict, directory: Path | None) -> str:
+    template = environment(directory).get_template(name)
+    try:
+        return template.render(context)
+    except jinja2.TemplateError as exc:  # SecurityError (the sandbox), an undefined name, ...
+        # A template's fault is the config's: say which file.
+        raise TemplateError(f"template {template.filename}: {type(exc).__name__}: {exc}") from None

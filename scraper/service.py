@@ -23,7 +23,7 @@ from scraper.schedule import effective_jitter, first_run, make_trigger
 from scraper.sources import SOURCES
 from store import health
 from store.config import Settings
-from store.db import session as open_session
+from store.db import DatabaseError, session as open_session
 from store.ingest import Matcher
 from store.models import CrawlRun, utcnow
 
@@ -73,6 +73,9 @@ class Service:
     async def deliver(self) -> None:
         try:
             report = await deliver_due(self.engine, self.settings)
+        except DatabaseError as exc:  # locked, full, unreachable: one line, and the next round tries again
+            log.error("delivery round failed: database error: %s; the outbox keeps every unsent alert", exc)
+            return
         except Exception:
             log.exception("delivery round failed; the outbox keeps every unsent alert")
             return
@@ -106,12 +109,15 @@ class Service:
             health.record_sent(session, message)
 
     async def check_health(self) -> None:
-        """Send each due failure, recovery or staleness message once."""
+        """Send each due failure, recovery, staleness or hold message once."""
         async with self._health_lock:
-            for message in await asyncio.to_thread(self._pending):
-                log.warning("operator: %s", message.title)
-                if await self._tell_operator(message.title, message.body):
-                    await asyncio.to_thread(self._record, message)
+            try:
+                for message in await asyncio.to_thread(self._pending):
+                    log.warning("operator: %s", message.title)
+                    if await self._tell_operator(message.title, message.body):
+                        await asyncio.to_thread(self._record, message)
+            except DatabaseError as exc:  # must not end the sender task: the next check tries again
+                log.error("health check failed: database error: %s", exc)
 
     async def send_due(self) -> None:
         # Subscribers first: an operator channel that hangs until its timeout must not

@@ -100,7 +100,7 @@ def status_cmd(ctx, fmt):
 
     app = ctx.obj
     now = utcnow()
-    with app.session() as session:
+    with app.read_session() as session:
         rows = status_rows(app.settings, session, now)
         outbox = outbox_counts(session)
     failing = [r["source"] for r in rows if r["state"] == "failing"]

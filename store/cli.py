@@ -63,7 +63,7 @@ def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, noc, limit,
     from store import queries
 
     codes = _noc_codes(noc) if noc else []
-    with ctx.obj.session() as session:
+    with ctx.obj.read_session() as session:
         rows = queries.draws(session, source=source, category=category, since=since, until=until,
                              min_score=min_crs, max_score=max_crs, noc2021=codes, limit=limit)
         click.echo(render([r.model_dump() for r in rows], fmt, DRAW_COLUMNS))
@@ -78,7 +78,7 @@ def show_cmd(ctx, key, source, fmt):
     """Show one draw with its targeted occupations and its revisions."""
     from store import queries
 
-    with ctx.obj.session() as session:
+    with ctx.obj.read_session() as session:
         found = queries.find_draw(session, key, source)
         if not found:
             raise click.ClickException(f"no draw with key {key!r}" + (f" in {source}" if source else ""))
@@ -121,7 +121,7 @@ def notices_cmd(ctx, source, limit, fmt):
         query = query.where(Notice.source == source)
     if limit:
         query = query.limit(limit)
-    with ctx.obj.session() as session:
+    with ctx.obj.read_session() as session:
         rows = [n.model_dump() for n in session.exec(query)]
     click.echo(render(rows, fmt, ("source", "date", "title", "url")))
 
@@ -150,7 +150,7 @@ def noc_cmd(ctx, query, limit, fmt):
     if not units:
         raise click.ClickException(f"no NOC unit group matches {text!r}")
     rows = []
-    with ctx.obj.session() as session:
+    with ctx.obj.read_session() as session:
         for unit in units:
             codes21 = sorted(as_2021(unit.code))
             n_draws, latest = queries.targeting(session, codes21)

@@ -66,6 +66,8 @@ def check_schedule(value: str) -> str:
 class DatabaseSettings(_Strict):
     # A relative SQLite path is relative to the config file's folder (see load_config).
     url: str = "sqlite:///drawwatch.db"
+    # Seconds a write waits for another process's write to finish before giving up.
+    lock_timeout: float = Field(10.0, gt=0, le=3600)
 
     @field_validator("url")
     @classmethod

@@ -1,40 +1,197 @@
-"""Engine and schema: the one place that knows which database we talk to."""
+"""Engine and schema: the one place that knows which database we talk to.
+
+A database that cannot be used reaches callers as ``DatabaseError``, whose message is
+composed here: what is wrong and where, never SQL nor its bound parameters (subscriber
+rows hold Apprise URLs with passwords). Read-only engines (the query commands) never
+create a file, a folder or a table, and never write: not even SQLite's journal mode.
+"""
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+from functools import partial
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
 from store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 log = logging.getLogger(__name__)
 
+LOCK_TIMEOUT = 10.0  # seconds a write waits for another process's write (the config's default)
+CONNECT_TIMEOUT = 10  # seconds to reach a PostgreSQL server
+WRITERS = "another drawwatch process (the service, a crawl or a deliver)"
+POSTGRES_HINT = "pip install 'drawwatch[postgres]'"
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message names the problem and the database."""
+
+
+def _sqlite_pragmas(lock_timeout: float, read_only: bool, dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
-    # WAL lets the CLI read while the service writes; busy_timeout rides out the
-    # short write locks instead of failing with "database is locked".
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    # First: rides out another process's short write locks instead of failing with
+    # "database is locked" -- for at most lock_timeout, then the error says so.
+    cur.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
+    if read_only:
+        # Any statement that would write fails; SQLite still tidies its -wal/-shm files.
+        cur.execute("PRAGMA query_only=ON")
+    else:
+        # WAL lets the CLI read while the service writes. Setting it is a write, hence
+        # only on engines that may write.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
 
-def make_engine(url: str, *, create: bool = True) -> Engine:
-    """An engine for ``url``; with ``create`` the schema is made if missing."""
+def _sqlite_engine(url: URL, path: Path | None, read_only: bool, lock_timeout: float) -> Engine:
+    if path is None:  # in memory
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+    else:
+        if path.is_dir():
+            raise DatabaseError(f"{path} is a folder, not a database file: [database] url must name a file")
+        if read_only:
+            if not path.exists():
+                raise DatabaseError(f"no database at {path}: the first crawl (drawwatch crawl, or the service) "
+                                    "creates it")
+            # mode=rw: opening never creates the file, even if it vanished since the check.
+            target = f"file:{quote(str(path.resolve()))}?mode=rw"
+            engine = create_engine(url, creator=lambda: sqlite3.connect(target, uri=True, check_same_thread=False),
+                                   hide_parameters=True)
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the folder {path.parent} for the database {path.name}: "
+                                    f"{exc.strerror}") from None
+            engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+    event.listen(engine, "connect", partial(_sqlite_pragmas, lock_timeout, read_only))
+    return engine
+
+
+def _postgres_engine(url: URL, read_only: bool, lock_timeout: float) -> Engine:
+    if url.drivername == "postgresql":
+        # A bare postgresql:// would mean psycopg2; the driver our extra installs is psycopg 3.
+        url = url.set(drivername="postgresql+psycopg")
+    # Row locks wait for lock_timeout, not forever; read-only sessions refuse every write.
+    options = f"-c lock_timeout={int(lock_timeout * 1000)}"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
+    try:
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                             connect_args={"connect_timeout": CONNECT_TIMEOUT, "options": options})
+    except ImportError as exc:  # SQLAlchemy imports the driver here
+        raise DatabaseError(f"the PostgreSQL driver ({exc.name or url.get_driver_name()}) is not installed: "
+                            f"{POSTGRES_HINT}") from None
+
+
+def describe(url: str | URL) -> str:
+    """The database as messages name it: a file path, or server and name without the password."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        return str(_sqlite_path(parsed) or ":memory:")
+    at = f"{parsed.host or 'localhost'}" + (f":{parsed.port}" if parsed.port else "")
+    return f"PostgreSQL database {parsed.database or '(default)'!r} at {at}"
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    if not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser()
+
+
+def _first_line(exc: BaseException) -> str:
+    # PostgreSQL adds DETAIL lines that may quote a row's values: only the first line.
+    text = str(exc).strip().splitlines()
+    return text[0].strip() if text else type(exc).__name__
+
+
+def _explain_sqlite(orig: BaseException, path: Path | None, lock_timeout: float) -> str:
+    where = str(path or ":memory:")
+    code = getattr(orig, "sqlite_errorname", "")
+    if code.startswith("SQLITE_BUSY") or code.startswith("SQLITE_LOCKED"):
+        return (f"{where} is locked: {WRITERS} has been writing to it for more than {lock_timeout:g}s; "
+                "run the command again when it has finished")
+    if code == "SQLITE_FULL":
+        return f"the disk holding {where} is full: free some space, then run the command again"
+    if code.startswith("SQLITE_READONLY"):
+        return f"{where} is read-only: drawwatch needs to write to the file and to its folder"
+    if code == "SQLITE_NOTADB":
+        return f"{where} is not a SQLite database"
+    if code.startswith("SQLITE_CANTOPEN") and path is not None:
+        if not path.parent.is_dir():
+            return f"cannot open {where}: the folder {path.parent} does not exist"
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            # SQLite creates the database and its -wal and -shm files beside it.
+            what = "open" if path.exists() else "create"
+            return f"cannot {what} {where}: its folder {path.parent} is not writable"
+        return f"cannot open {where}: {_first_line(orig)}"
+    if code.startswith("SQLITE_IOERR"):
+        return f"disk error on {where} ({code}): check the disk, and the free space on it"
+    message = _first_line(orig)
+    if message.startswith("no such table") or message.startswith("no such column"):
+        return f"{where} was not made by this version of drawwatch or is incomplete ({message})"
+    return f"{where}: {message}"
+
+
+def _explain_postgres(orig: BaseException, url: URL, lock_timeout: float) -> str:
+    where = describe(url)
+    state = getattr(orig, "sqlstate", None)
+    if state is None and type(orig).__name__ == "OperationalError":
+        return f"cannot connect to {where}: {_first_line(orig)}"
+    if state == "55P03":
+        return (f"{where} is locked: {WRITERS} has held a lock for more than {lock_timeout:g}s; "
+                "run the command again when it has finished")
+    if state == "53100":
+        return f"the disk of {where} is full: free some space on the server, then run the command again"
+    if state == "42P01":
+        return f"{where} has no drawwatch tables ({_first_line(orig)}): the first crawl creates them"
+    return f"{where}: {_first_line(orig)}"
+
+
+def explain(exc: BaseException, url: str | URL, lock_timeout: float = LOCK_TIMEOUT) -> DatabaseError:
+    """A ``DatabaseError`` for a SQLAlchemy or driver error: our words, no SQL, no parameters."""
+    if isinstance(exc, DatabaseError):
+        return exc
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return DatabaseError(_explain_sqlite(orig, _sqlite_path(parsed), lock_timeout))
+    return DatabaseError(_explain_postgres(orig, parsed, lock_timeout))
+
+
+def _translate(url: URL, lock_timeout: float, context) -> DatabaseError | None:
+    """handle_error hook: the driver's failures become ``DatabaseError``.
+
+    Integrity errors stay SQLAlchemy's: code may catch one to settle a race. Pre-ping
+    failures too: the pool reconnects after them.
+    """
+    error = context.sqlalchemy_exception
+    if context.is_pre_ping or not isinstance(error, DBAPIError) or isinstance(error, IntegrityError):
+        return None
+    return explain(error, url, lock_timeout)
+
+
+def make_engine(url: str, *, create: bool = True, read_only: bool = False,
+                lock_timeout: float = LOCK_TIMEOUT) -> Engine:
+    """An engine for ``url``; with ``create`` the schema is made if missing.
+
+    ``read_only``: the database must exist already; nothing is created and nothing written.
+    Raises ``DatabaseError`` (so does every later use of the engine that fails).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(parsed, _sqlite_path(parsed), read_only, lock_timeout)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
-    if create:
+        engine = _postgres_engine(parsed, read_only, lock_timeout)
+    event.listen(engine, "handle_error", partial(_translate, parsed, lock_timeout))
+    if create and not read_only:
         SQLModel.metadata.create_all(engine)
     return engine
 
@@ -42,3 +199,4 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
 def session(engine: Engine) -> Session:
     # Rows are read after commit (reports, CLI output): don't expire them.
     return Session(engine, expire_on_commit=False)
+
