@@ -16,6 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from notifier.profile import PROGRAM_NAMES, PROVINCES, MatchProfile
+from store.ingest import baseline_end
 from store.models import Draw, Notification, Subscriber, as_utc, utcnow
 from store.reference.ee_categories import CATEGORIES, category_version
 from store.reference.resolve import draw_nocs
@@ -400,13 +401,33 @@ def _corrections(session: Session, profiles: dict[int, MatchProfile], draws: lis
     return rows, alerted
 
 
+def _first_alert_due(session: Session, draws: list[Draw], profiles: dict[int, MatchProfile]) -> dict[int, set[int]]:
+    """For changed draws: the subscribers who may still get a first alert about it.
+
+    A change is not news: only a draw first seen after its source's baseline, and after
+    the subscriber was created, is one they could have been told about as new; such a
+    draw that only now matches (a later page completed it) gets its first alert. A
+    baseline draw, or one older than the subscriber, never does.
+    """
+    created = {sid: as_utc(when) for sid, when in session.exec(
+        select(Subscriber.id, Subscriber.created).where(col(Subscriber.id).in_(list(profiles))))}
+    baselines = {source: baseline_end(session, source) for source in {d.source for d in draws}}
+    due = {}
+    for draw in draws:
+        seen, baseline = as_utc(draw.first_seen), as_utc(baselines[draw.source])
+        after_baseline = baseline is not None and seen > baseline
+        due[draw.id] = {sid for sid, when in created.items() if after_baseline and seen >= when}
+    return due
+
+
 def _refresh(note: Notification, decision: Decision) -> None:
     note.reasons, note.unmet, note.facts, note.interests = (decision.reasons, decision.unmet, decision.facts,
                                                             decision.interests)
 
 
 def enqueue_matches(session: Session, report) -> int:
-    """Outbox rows for the report's new and changed draws (the ingest's matcher).
+    """Outbox rows for the report's new and changed draws (the ingest's matcher): a first
+    alert for a new draw, a correction for a changed one to those told about it.
 
     Runs in the ingest transaction, before its commit. Returns the rows written.
     """
@@ -420,9 +441,12 @@ def enqueue_matches(session: Session, report) -> int:
     draws = [*report.new, *changed]
     shared = {draw.id: draw_facts(draw) for draw in draws}  # once per draw, not per subscriber
     rows, alerted = _corrections(session, profiles, changed, shared, now) if changed else ([], set())
+    late = _first_alert_due(session, changed, profiles) if changed else {}
     for draw in draws:
         for profile in profiles.values():
             if (profile.subscriber_id, draw.id) in alerted:
+                continue
+            if draw.id in late and profile.subscriber_id not in late[draw.id]:
                 continue
             decision = evaluate(profile, draw, shared=shared[draw.id])
             if decision.matched:

@@ -33,7 +33,9 @@ UNCOMPARED_FIELDS = frozenset({"text", "flags"})
 # ``extra`` keys holding what the page said verbatim ("11-01-2023", "score of 85 and above"),
 # whose meaning is in the parsed facts, and the merge's provenance (which pages, which URLs).
 VERBATIM_EXTRA = frozenset({"raw", "published_date", "date_text", "score_text", "window_text", "notes",
-                            "sources", "page"})
+                            "page", "sources"})
+# The ``extra`` key where a source's merge lists the pages a draw was read from.
+PROVENANCE_KEY = "sources"
 # Fields that may carry the natural key itself (a round's link holds its number): left out
 # when asking whether a draw's facts moved to another key.
 KEY_BEARING_FIELDS = frozenset({"url", "announcement"})
@@ -160,10 +162,12 @@ def fact_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, lis
         if name in UNCOMPARED_FIELDS:
             continue
         old, new = before[name], after[name]
+        if old == new:  # the common case, without normalising anything
+            continue
         if name == "extra":
             old, new = _extra_facts(old), _extra_facts(new)
             for sub in sorted(old.keys() | new.keys()):
-                if normalised(old.get(sub)) != normalised(new.get(sub)):
+                if old.get(sub) != new.get(sub) and normalised(old.get(sub)) != normalised(new.get(sub)):
                     changes[f"extra.{sub}"] = [old.get(sub), new.get(sub)]
         elif normalised(old) != normalised(new):
             changes[name] = [_jsonable(old), _jsonable(new)]
@@ -205,6 +209,17 @@ def keep_vanished(stored: dict[str, Any], values: dict[str, Any]) -> tuple[dict[
     return out, kept
 
 
+def _rewrites(before: dict[str, Any], after: dict[str, Any], changes: dict[str, list[Any]]) -> bool:
+    """Whether a change rewrites what the draw stated, the kind that counts toward holding
+    a crawl. Filling in what was not known (a ledger's count) completes a draw; so does a
+    page read for the first time for it (a backfilled updates page giving an Ontario
+    draw known from its ledger the page's title and link, as the source's merge ranks them)."""
+    if not any(not _empty(old) for old, _ in changes.values()):
+        return False
+    gained = set((after["extra"] or {}).get(PROVENANCE_KEY, [])) - set((before["extra"] or {}).get(PROVENANCE_KEY, []))
+    return not gained
+
+
 def _signature(values: dict[str, Any]) -> str:
     """A draw's facts without anything that may spell its key: the same signature under
     another key means the draw was renumbered."""
@@ -235,6 +250,8 @@ class _Plan:
     changed: list[tuple[Draw, dict[str, Any], str, dict[str, list[Any]]]] = field(default_factory=list)
     quiet: list[tuple[Draw, dict[str, Any], str]] = field(default_factory=list)  # verbatim parts only
     unchanged_ids: list[int] = field(default_factory=list)
+    # the crawl's values for the stored keys it gives with another digest, nothing filled in
+    offered: dict[str, dict[str, Any]] = field(default_factory=dict)
     kept: list[tuple[str, str]] = field(default_factory=list)
     newly_kept: int = 0
     rewritten: set[str] = field(default_factory=set)  # stored keys whose stated facts would change
@@ -247,17 +264,17 @@ class _Plan:
         return len({k for keys in self.lost.values() for k in keys}) + sum(b - n for b, n in self.shrunk.values())
 
     def summary(self) -> str:
-        parts = []
-        affected = self.rewritten | self.renumbered
-        if affected:
-            moved = f" ({len(self.renumbered)} renumbered)" if self.renumbered else ""
-            parts.append(f"{len(affected)} stored draws would change{moved} "
-                         f"(e.g. {', '.join(_examples(affected))})")
         lost = sorted({k for keys in self.lost.values() for k in keys}, key=_natural)
+        parts = []
+        changed = (self.rewritten | self.renumbered) - set(lost)
+        if changed:
+            parts.append(f"{len(changed)} stored draws would change (e.g. {', '.join(_examples(changed))})")
         if lost:
             parts.append(f"{len(lost)} would be lost (e.g. {', '.join(lost[:LOST_EXAMPLES])})")
         for url, (before, now) in self.shrunk.items():
             parts.append(f"{url} yielded {now} records where it held {before} last time")
+        if self.renumbered:
+            parts.append(f"{len(self.renumbered)} look renumbered (their facts now under another key)")
         if self.new:
             parts.append(f"{len(self.new)} new")
         return ", ".join(parts)
@@ -279,6 +296,7 @@ def _plan(session: Session, source: str, result: ParseResult, pages: list[PageFe
     # never loads a full row.
     stored = {key: (draw_id, digest) for key, draw_id, digest in session.exec(
         select(Draw.key, Draw.id, Draw.content_hash).where(Draw.source == source))}
+    differing: list[tuple[DrawRecord, int, str]] = []
     for record in result.draws:
         values = _facts(record)
         digest = content_hash(values)
@@ -288,32 +306,42 @@ def _plan(session: Session, source: str, result: ParseResult, pages: list[PageFe
         draw_id, stored_digest = stored[record.key]
         if stored_digest == digest:
             plan.unchanged_ids.append(draw_id)
-            continue
-        old = session.get(Draw, draw_id)
-        if combine is not None:
-            values = _facts(combine([as_record(old), record])[0])
-        before = _stored_facts(old)
-        values, kept = keep_vanished(before, values)
-        plan.kept += [(record.key, path) for path in kept]
-        plan.newly_kept += sum(f"vanished_{path}" not in (old.flags or []) for path in kept)
-        digest = content_hash(values)
-        if digest == stored_digest:
-            plan.unchanged_ids.append(draw_id)
-            continue
-        changes = fact_changes(before, values)
-        if not changes:
-            # Only the wording moved (or the digest was computed the old way): stored
-            # quietly, no revision, no alert.
-            plan.quiet.append((old, values, digest))
-            continue
-        plan.changed.append((old, values, digest, changes))
-        # Filling in what was not known (a ledger's count) completes a draw; replacing a
-        # stated value rewrites it, and only that counts toward holding the crawl.
-        if any(not _empty(before_value) for before_value, _ in changes.values()):
-            plan.rewritten.add(record.key)
+        else:
+            differing.append((record, draw_id, stored_digest))
+    rows = {d.id: d for d in session.exec(select(Draw).where(Draw.id.in_([i for _, i, _ in differing])))} \
+        if differing else {}
+    for record, draw_id, _ in differing:
+        old = rows[draw_id]
+        plan.offered[record.key] = _facts(combine([as_record(old), record])[0]) if combine else _facts(record)
     _find_lost(session, pages, plan)
-    _find_renumbered(session, source, plan)
+    _find_renumbered(session, source, plan, [rows[i] for _, i, _ in differing])
+    for record, draw_id, stored_digest in differing:
+        _classify(plan, rows[draw_id], plan.offered[record.key], stored_digest)
     return plan
+
+
+def _classify(plan: _Plan, old: Draw, values: dict[str, Any], stored_digest: str) -> None:
+    """A stored draw the crawl gives with another digest: unchanged, quiet, or changed."""
+    before = _stored_facts(old)
+    # Where the key now holds another draw (renumbered), what that draw lacks is not the
+    # stored draw's to fill in.
+    if old.key not in plan.renumbered:
+        values, kept = keep_vanished(before, values)
+        plan.kept += [(old.key, path) for path in kept]
+        plan.newly_kept += sum(f"vanished_{path}" not in (old.flags or []) for path in kept)
+    digest = content_hash(values)
+    if digest == stored_digest:
+        plan.unchanged_ids.append(old.id)
+        return
+    changes = fact_changes(before, values)
+    if not changes:
+        # Only the wording moved (or the digest was computed the old way): stored
+        # quietly, no revision, no alert.
+        plan.quiet.append((old, values, digest))
+        return
+    plan.changed.append((old, values, digest, changes))
+    if _rewrites(before, values, changes):
+        plan.rewritten.add(old.key)
 
 
 def _find_lost(session: Session, pages: list[PageFetch], plan: _Plan) -> None:
@@ -329,18 +357,18 @@ def _find_lost(session: Session, pages: list[PageFetch], plan: _Plan) -> None:
             plan.shrunk[page.url] = (state.n_records, page.n_records)
 
 
-def _find_renumbered(session: Session, source: str, plan: _Plan) -> None:
-    """Stored draws (changed or lost ones: a renumbered draw's key now holds other facts
-    or nothing) whose facts the crawl gives under another key."""
+def _find_renumbered(session: Session, source: str, plan: _Plan, differing: list[Draw]) -> None:
+    """Stored draws (ones the crawl gives differently, and lost ones: a renumbered draw's
+    key now holds other facts or nothing) whose facts the crawl gives under another key."""
     lost = {k for keys in plan.lost.values() for k in keys}
-    if not (plan.new or plan.changed) or not (plan.changed or lost):
+    if not (plan.new or differing) or not (differing or lost):
         return
     arriving: dict[str, set[str]] = {}
     for record, values, _ in plan.new:
         arriving.setdefault(_signature(values), set()).add(record.key)
-    for old, values, _, _ in plan.changed:
-        arriving.setdefault(_signature(values), set()).add(old.key)
-    leaving = [old for old, *_ in plan.changed]
+    for key, values in plan.offered.items():
+        arriving.setdefault(_signature(values), set()).add(key)
+    leaving = list(differing)
     if lost:
         leaving += session.exec(select(Draw).where(Draw.source == source, Draw.key.in_(sorted(lost)))).all()
     for old in leaving:
@@ -386,7 +414,8 @@ def _upsert_notices(session: Session, source: str, result: ParseResult, report: 
 
 
 def _record_json(record: DrawRecord | NoticeRecord) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in asdict(record).items()}
+    # Lists and dicts in records are JSON already: no deep copy (asdict) needed.
+    return {f.name: _jsonable(getattr(record, f.name)) for f in fields(record)}
 
 
 def _draw_record(data: dict[str, Any]) -> DrawRecord:

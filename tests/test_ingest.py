@@ -1,12 +1,11 @@
 """Change detection in the store, on pairs of real snapshots of IRCC's feed."""
 from datetime import date
 
-import pytest
 from sqlmodel import func, select
 
 from scraper.parse.express_entry import parse_express_entry
 from store.ingest import PageFetch, held_crawl, ingest, record_failure
-from store.models import CrawlRun, Draw, DrawNoc, DrawRevision, PageState
+from store.models import Draw, DrawNoc, DrawRevision, PageState
 from tests.conftest import data
 
 URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
