@@ -1,16 +1,17 @@
 """Turn one crawl's parse results into rows: upsert, classify, revise, in one transaction.
 
-What counts as a change is deliberate: facts are compared after normalisation (a date or
-number typed another way is not a change), a value the source stops giving is kept, not
-erased, and a crawl that would rewrite or lose more than a few stored draws is held for a
-person to look at instead of being announced (``HeldCrawl``, ``accept_held``).
+What counts as a change is deliberate (store.facts): facts are compared after
+normalisation, and a value the source stops giving is kept, not erased. A crawl that
+would rewrite or renumber more than a few stored draws, or lose one a page showed last
+time, is held for a person to look at instead of being announced (``HeldCrawl``,
+``accept_held``).
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
@@ -19,26 +20,12 @@ from sqlalchemy import Date, DateTime, update
 from sqlmodel import Session, delete, select
 
 from scraper.records import DrawRecord, NoticeRecord, ParseError, ParseResult
-from store.models import (CrawlRun, Draw, DrawNoc, DrawRevision, HeldCrawl, Notice, PageKeys, PageState, as_utc,
-                          utcnow)
+from store.facts import (FACT_FIELDS, content_hash, fact_changes, jsonable, keep_vanished, record_facts, rewrites,
+                         signature, stored_facts)
+from store.models import CrawlRun, Draw, DrawNoc, DrawRevision, HeldCrawl, Notice, PageKeys, PageState, utcnow
 from store.reference.resolve import draw_nocs
 
 log = logging.getLogger(__name__)
-
-# The draw's facts: everything a parser sets except the natural key.
-FACT_FIELDS = tuple(f.name for f in fields(DrawRecord) if f.name not in ("source", "key"))
-# Kept with the draw but not facts of it: the published text the facts were read from and
-# the parser's flags. A change in them alone is no revision.
-UNCOMPARED_FIELDS = frozenset({"text", "flags"})
-# ``extra`` keys holding what the page said verbatim ("11-01-2023", "score of 85 and above"),
-# whose meaning is in the parsed facts, and the merge's provenance (which pages, which URLs).
-VERBATIM_EXTRA = frozenset({"raw", "published_date", "date_text", "score_text", "window_text", "notes",
-                            "page", "sources"})
-# The ``extra`` key where a source's merge lists the pages a draw was read from.
-PROVENANCE_KEY = "sources"
-# Fields that may carry the natural key itself (a round's link holds its number): left out
-# when asking whether a draw's facts moved to another key.
-KEY_BEARING_FIELDS = frozenset({"url", "announcement"})
 
 # Real corrections touch one or two draws; more than this many stored draws rewritten or
 # renumbered by one crawl is a broken or redesigned source until a person says otherwise.
@@ -48,11 +35,12 @@ DEFAULT_HOLD_THRESHOLD = 3
 # that used to yield this many records and now yields under half stands for lost draws.
 SHRINK_MIN_PREVIOUS = 4
 SHRINK_RATIO = 0.5
-LOST_EXAMPLES = 5
+EXAMPLES = 5  # draw keys named in a held crawl's summary
 
-_DATE_FIELDS = frozenset(c.name for c in Draw.__table__.columns if isinstance(c.type, Date))
-_DATETIME_FIELDS = frozenset(c.name for c in Draw.__table__.columns
-                             if isinstance(c.type, DateTime) or isinstance(getattr(c.type, "impl", None), DateTime))
+# How a held crawl's records come back from JSON.
+_DATE_FIELDS = frozenset(c.name for c in Draw.__table__.columns if isinstance(c.type, Date)) & set(FACT_FIELDS)
+_DATETIME_FIELDS = frozenset(c.name for c in Draw.__table__.columns if isinstance(c.type, DateTime)
+                             or isinstance(getattr(c.type, "impl", None), DateTime)) & set(FACT_FIELDS)
 
 
 class NothingHeld(LookupError):
@@ -100,132 +88,9 @@ Combine = Callable[[list[DrawRecord]], list[DrawRecord]]
 Matcher = Callable[[Session, IngestReport], None]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _db_value(value).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def _db_value(value: Any) -> Any:
-    """Datetimes in UTC (see store.models); a naive one from a parser is taken as UTC."""
-    return as_utc(value) if isinstance(value, datetime) else value
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
-
-
-def content_hash(values: dict[str, Any]) -> str:
-    """The stored values' digest, verbatim parts included: equal digests skip every other check."""
-    canonical = json.dumps({k: _jsonable(values[k]) for k in FACT_FIELDS}, sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _facts(record: DrawRecord) -> dict[str, Any]:
-    return {name: _db_value(getattr(record, name)) for name in FACT_FIELDS}
-
-
-def _stored_facts(draw: Draw) -> dict[str, Any]:
-    return {name: getattr(draw, name) for name in FACT_FIELDS}
-
-
 def as_record(draw: Draw) -> DrawRecord:
     """A stored draw back in the parsers' shape, for a source's ``combine``."""
-    return DrawRecord(source=draw.source, key=draw.key, **_stored_facts(draw))
-
-
-def normalised(value: Any) -> Any:
-    """A fact as compared: whitespace collapsed, lists of codes as sets, empty values and
-    verbatim ``extra`` keys dropped, datetimes in UTC."""
-    value = _jsonable(value)
-    if isinstance(value, str):
-        return " ".join(value.split())
-    if isinstance(value, list):
-        items = [normalised(v) for v in value]
-        return sorted(items) if all(isinstance(v, str) for v in items) else items
-    if isinstance(value, dict):
-        return {k: normalised(v) for k, v in value.items() if not _empty(v)}
-    return value
-
-
-def _extra_facts(extra: dict | None) -> dict:
-    return {k: v for k, v in (extra or {}).items() if k not in VERBATIM_EXTRA}
-
-
-def fact_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]} for the facts whose normalised values differ, values as stored
-    (JSON form); ``extra`` is compared key by key ("extra.x"), its verbatim keys ignored."""
-    changes: dict[str, list[Any]] = {}
-    for name in FACT_FIELDS:
-        if name in UNCOMPARED_FIELDS:
-            continue
-        old, new = before[name], after[name]
-        if old == new:  # the common case, without normalising anything
-            continue
-        if name == "extra":
-            old, new = _extra_facts(old), _extra_facts(new)
-            for sub in sorted(old.keys() | new.keys()):
-                if old.get(sub) != new.get(sub) and normalised(old.get(sub)) != normalised(new.get(sub)):
-                    changes[f"extra.{sub}"] = [old.get(sub), new.get(sub)]
-        elif normalised(old) != normalised(new):
-            changes[name] = [_jsonable(old), _jsonable(new)]
-    return changes
-
-
-def diff_facts(old: Draw, values: dict[str, Any]) -> dict[str, list[Any]]:
-    """What a crawl's ``values`` change in the stored ``old`` draw (see ``fact_changes``)."""
-    return fact_changes(_stored_facts(old), values)
-
-
-def _fill(stored: Any, new: Any, path: str, kept: list[str]) -> Any:
-    """``new`` with every value it lacks and ``stored`` had put back (dicts key by key)."""
-    if _empty(new) and not _empty(stored):
-        kept.append(path)
-        return copy.deepcopy(stored)
-    if isinstance(stored, dict) and isinstance(new, dict):
-        out = dict(new)
-        for k, v in stored.items():
-            if path == "extra" and k in VERBATIM_EXTRA:
-                continue
-            out[k] = _fill(v, new.get(k), f"{path}.{k}", kept)
-            if out[k] is None and k not in new:
-                del out[k]
-        return out
-    return new
-
-
-def keep_vanished(stored: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """``values`` with every fact the stored draw had and the crawl no longer gives kept
-    as stored, each flagged "vanished_<field>": a null or unreadable value is not news."""
-    kept: list[str] = []
-    out = dict(values)
-    for name in FACT_FIELDS:
-        if name not in UNCOMPARED_FIELDS:
-            out[name] = _fill(stored[name], values[name], name, kept)
-    if kept:
-        out["flags"] = sorted({*(values["flags"] or []), *(f"vanished_{path}" for path in kept)})
-    return out, kept
-
-
-def _rewrites(before: dict[str, Any], after: dict[str, Any], changes: dict[str, list[Any]]) -> bool:
-    """Whether a change rewrites what the draw stated, the kind that counts toward holding
-    a crawl. Filling in what was not known (a ledger's count) completes a draw; so does a
-    page read for the first time for it (a backfilled updates page giving an Ontario
-    draw known from its ledger the page's title and link, as the source's merge ranks them)."""
-    if not any(not _empty(old) for old, _ in changes.values()):
-        return False
-    gained = set((after["extra"] or {}).get(PROVENANCE_KEY, [])) - set((before["extra"] or {}).get(PROVENANCE_KEY, []))
-    return not gained
-
-
-def _signature(values: dict[str, Any]) -> str:
-    """A draw's facts without anything that may spell its key: the same signature under
-    another key means the draw was renumbered."""
-    facts = {name: normalised(_extra_facts(values[name]) if name == "extra" else values[name])
-             for name in FACT_FIELDS if name not in UNCOMPARED_FIELDS | KEY_BEARING_FIELDS}
-    return json.dumps(facts, sort_keys=True, default=str)
+    return DrawRecord(source=draw.source, key=draw.key, **stored_facts(draw))
 
 
 def is_baseline(session: Session, source: str) -> bool:
@@ -260,17 +125,26 @@ class _Plan:
     shrunk: dict[str, tuple[int, int]] = field(default_factory=dict)  # page URL -> (before, now), keys unknown
 
     @property
+    def lost_keys(self) -> set[str]:
+        return {k for keys in self.lost.values() for k in keys}
+
+    @property
+    def rewritten_or_renumbered(self) -> set[str]:
+        """Stored draws the crawl would rewrite (the lost ones are counted as lost)."""
+        return (self.rewritten | self.renumbered) - self.lost_keys
+
+    @property
     def n_lost(self) -> int:
-        return len({k for keys in self.lost.values() for k in keys}) + sum(b - n for b, n in self.shrunk.values())
+        return len(self.lost_keys) + sum(before - now for before, now in self.shrunk.values())
 
     def summary(self) -> str:
-        lost = sorted({k for keys in self.lost.values() for k in keys}, key=_natural)
+        lost = sorted(self.lost_keys, key=_natural)
         parts = []
-        changed = (self.rewritten | self.renumbered) - set(lost)
+        changed = self.rewritten_or_renumbered
         if changed:
             parts.append(f"{len(changed)} stored draws would change (e.g. {', '.join(_examples(changed))})")
         if lost:
-            parts.append(f"{len(lost)} would be lost (e.g. {', '.join(lost[:LOST_EXAMPLES])})")
+            parts.append(f"{len(lost)} would be lost (e.g. {', '.join(lost[:EXAMPLES])})")
         for url, (before, now) in self.shrunk.items():
             parts.append(f"{url} yielded {now} records where it held {before} last time")
         if self.renumbered:
@@ -281,12 +155,13 @@ class _Plan:
 
 
 def _natural(key: str) -> tuple:
-    digits = "".join(c for c in key if c.isdigit())
-    return (int(digits) if digits and key[: len(digits)] == digits else float("inf"), key)
+    """Round 92 before 411, "91a" beside 91; Ontario's date keys by date."""
+    lead = re.match(r"\d+", key)
+    return (int(lead.group()) if lead else -1, key)
 
 
 def _examples(keys: Iterable[str]) -> list[str]:
-    return sorted(keys, key=_natural)[:LOST_EXAMPLES]
+    return sorted(keys, key=_natural)[:EXAMPLES]
 
 
 def _plan(session: Session, source: str, result: ParseResult, pages: list[PageFetch],
@@ -298,7 +173,7 @@ def _plan(session: Session, source: str, result: ParseResult, pages: list[PageFe
         select(Draw.key, Draw.id, Draw.content_hash).where(Draw.source == source))}
     differing: list[tuple[DrawRecord, int, str]] = []
     for record in result.draws:
-        values = _facts(record)
+        values = record_facts(record)
         digest = content_hash(values)
         if record.key not in stored:
             plan.new.append((record, values, digest))
@@ -312,7 +187,7 @@ def _plan(session: Session, source: str, result: ParseResult, pages: list[PageFe
         if differing else {}
     for record, draw_id, _ in differing:
         old = rows[draw_id]
-        plan.offered[record.key] = _facts(combine([as_record(old), record])[0]) if combine else _facts(record)
+        plan.offered[record.key] = record_facts(combine([as_record(old), record])[0] if combine else record)
     _find_lost(session, pages, plan)
     _find_renumbered(session, source, plan, [rows[i] for _, i, _ in differing])
     for record, draw_id, stored_digest in differing:
@@ -322,7 +197,7 @@ def _plan(session: Session, source: str, result: ParseResult, pages: list[PageFe
 
 def _classify(plan: _Plan, old: Draw, values: dict[str, Any], stored_digest: str) -> None:
     """A stored draw the crawl gives with another digest: unchanged, quiet, or changed."""
-    before = _stored_facts(old)
+    before = stored_facts(old)
     # Where the key now holds another draw (renumbered), what that draw lacks is not the
     # stored draw's to fill in.
     if old.key not in plan.renumbered:
@@ -340,7 +215,7 @@ def _classify(plan: _Plan, old: Draw, values: dict[str, Any], stored_digest: str
         plan.quiet.append((old, values, digest))
         return
     plan.changed.append((old, values, digest, changes))
-    if _rewrites(before, values, changes):
+    if rewrites(before, values, changes):
         plan.rewritten.add(old.key)
 
 
@@ -360,19 +235,19 @@ def _find_lost(session: Session, pages: list[PageFetch], plan: _Plan) -> None:
 def _find_renumbered(session: Session, source: str, plan: _Plan, differing: list[Draw]) -> None:
     """Stored draws (ones the crawl gives differently, and lost ones: a renumbered draw's
     key now holds other facts or nothing) whose facts the crawl gives under another key."""
-    lost = {k for keys in plan.lost.values() for k in keys}
+    lost = plan.lost_keys
     if not (plan.new or differing) or not (differing or lost):
         return
     arriving: dict[str, set[str]] = {}
     for record, values, _ in plan.new:
-        arriving.setdefault(_signature(values), set()).add(record.key)
+        arriving.setdefault(signature(values), set()).add(record.key)
     for key, values in plan.offered.items():
-        arriving.setdefault(_signature(values), set()).add(key)
+        arriving.setdefault(signature(values), set()).add(key)
     leaving = list(differing)
     if lost:
         leaving += session.exec(select(Draw).where(Draw.source == source, Draw.key.in_(sorted(lost)))).all()
     for old in leaving:
-        if arriving.get(_signature(_stored_facts(old)), set()) - {old.key}:
+        if arriving.get(signature(stored_facts(old)), set()) - {old.key}:
             plan.renumbered.add(old.key)
 
 
@@ -396,7 +271,7 @@ def _save_pages(session: Session, source: str, pages: Iterable[PageFetch]) -> No
 def _upsert_notices(session: Session, source: str, result: ParseResult, report: IngestReport) -> None:
     existing = {n.key: n for n in session.exec(select(Notice).where(Notice.source == source))}
     for rec in result.notices:
-        digest = hashlib.sha256(json.dumps([rec.title, rec.text, _jsonable(rec.date)]).encode()).hexdigest()
+        digest = hashlib.sha256(json.dumps([rec.title, rec.text, jsonable(rec.date)]).encode()).hexdigest()
         row = existing.get(rec.key)
         if row is None:
             row = Notice(source=source, key=rec.key, date=rec.date, title=rec.title, text=rec.text,
@@ -415,7 +290,7 @@ def _upsert_notices(session: Session, source: str, result: ParseResult, report: 
 
 def _record_json(record: DrawRecord | NoticeRecord) -> dict[str, Any]:
     # Lists and dicts in records are JSON already: no deep copy (asdict) needed.
-    return {f.name: _jsonable(getattr(record, f.name)) for f in fields(record)}
+    return {f.name: jsonable(getattr(record, f.name)) for f in fields(record)}
 
 
 def _draw_record(data: dict[str, Any]) -> DrawRecord:
@@ -512,7 +387,7 @@ def ingest(
         raise ParseError(f"{source}: several records share the keys {dupes[:5]}")
     try:
         plan = _plan(session, source, result, pages, combine)
-        if hold_threshold is not None and (len(plan.rewritten | plan.renumbered) > hold_threshold or plan.n_lost):
+        if hold_threshold is not None and (len(plan.rewritten_or_renumbered) > hold_threshold or plan.n_lost):
             return _hold(session, source, result, pages, plan, started_at, now)
         run = CrawlRun(source=source, started_at=started_at or now, finished_at=now, outcome="ok",
                        baseline=is_baseline(session, source), n_parsed=len(result.draws))
@@ -563,7 +438,7 @@ def ingest(
         # still lacks it must not repeat the warning on every poll.
         log.log(logging.WARNING if plan.newly_kept else logging.INFO,
                 "%s: %d values no longer given by the source were kept as stored (e.g. %s)", source,
-                len(plan.kept), ", ".join(f"{k}.{f}" for k, f in plan.kept[:LOST_EXAMPLES]))
+                len(plan.kept), ", ".join(f"{k}.{f}" for k, f in plan.kept[:EXAMPLES]))
     return report
 
 

@@ -24,8 +24,8 @@ from scraper.parse.oinp import parse_oinp_page
 from scraper.records import ParseResult
 from scraper.sources import SOURCES
 from scraper.spiders.base import FetchedPage
-from store.ingest import (FACT_FIELDS, NothingHeld, _from_payload, accept_held, content_hash,
-                          held_crawl, ingest, record_not_modified)
+from store.facts import FACT_FIELDS, content_hash
+from store.ingest import NothingHeld, _from_payload, accept_held, held_crawl, ingest, record_not_modified
 from store.models import Draw, DrawRevision, HeldCrawl, Notification, PageKeys, PageState
 from tests.conftest import DATA, data
 from tests.md_render import render

@@ -20,7 +20,8 @@ from scraper.parse.oinp_ledger import merge_oinp, parse_oinp_ledger
 from scraper.records import ParseResult
 from scraper.sources import SOURCES
 from store.config import ConfigError, load_config
-from store.ingest import _facts, ingest
+from store.facts import record_facts
+from store.ingest import ingest
 from store.models import Draw, DrawRevision, Notification, Subscriber
 from tests.conftest import DATA, data
 from tests.md_render import parsed_updates, render
@@ -53,7 +54,7 @@ def oinp_result(*pages: str, ledgers: bool = True) -> ParseResult:
 @cache
 def ee() -> dict[str, Draw]:
     """Every round of the 2026-04-21 feed, as ingest builds its rows."""
-    return {r.key: Draw(source="express_entry", key=r.key, **_facts(r))
+    return {r.key: Draw(source="express_entry", key=r.key, **record_facts(r))
             for r in ee_result("2026-04-21").draws}
 
 
@@ -61,7 +62,7 @@ def ee() -> dict[str, Draw]:
 def oinp() -> dict[str, Draw]:
     result = oinp_result("oinp_updates_2019.2026-06-19.md", "oinp_updates_2024.wayback2025.raw.html",
                          "oinp_updates_2026.2026-06-19.md")
-    return {r.key: Draw(source="oinp", key=r.key, **_facts(r)) for r in result.draws}
+    return {r.key: Draw(source="oinp", key=r.key, **record_facts(r)) for r in result.draws}
 
 
 def profile(**fields) -> MatchProfile:
