@@ -119,11 +119,13 @@ def _fill(stored: Any, new: Any, path: str, kept: list[str]) -> Any:
 def keep_vanished(stored: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """``values`` with every fact the stored draw had and the crawl no longer gives kept
     as stored, each flagged "vanished_<field>", and the list of those fields."""
-    kept: list[str] = []
+    paths: list[str] = []
     out = dict(values)
     for name in FACT_FIELDS:
         if name not in UNCOMPARED_FIELDS:
-            out[name] = _fill(stored[name], values[name], name, kept)
+            out[name] = _fill(stored[name], values[name], name, paths)
+    # Named down to an ``extra`` key: a blanked distribution is one gap, not fifteen buckets.
+    kept = list(dict.fromkeys(".".join(path.split(".")[:2]) for path in paths))
     if kept:
         out["flags"] = sorted({*(values["flags"] or []), *(f"vanished_{path}" for path in kept)})
     return out, kept

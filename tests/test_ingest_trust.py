@@ -316,8 +316,8 @@ def test_ontario_draw_completed_later_gets_its_first_alert(store_session):
 
 def test_retyped_and_vanished_values_are_no_change(store_session, caplog):
     """On the real feed, round 411: its date as DD-MM-YYYY, its count without the comma, its
-    round time spaced differently are the same facts; its drawSize blanked and its drawCRS
-    unreadable ("4l9") keep the stored 4,000 and 419, flagged and reported. No revision,
+    round time spaced differently are the same facts; its drawSize and score distribution
+    blanked and its drawCRS unreadable ("4l9") keep the stored values, flagged and reported. No revision,
     no message, every round counted unchanged."""
     s = store_session
     add(s, "french", crs=430, nclc=8, programs=["cec"], notify=["all"], sources=["express_entry"])
@@ -335,17 +335,20 @@ def test_retyped_and_vanished_values_are_no_change(store_session, caplog):
     assert draw.extra["published_date"] == "15-04-2026" and "April 15,2026  10:43:11" in draw.text
 
     vanished = feed("2026-04-21")
-    rounds(vanished)["411"].update(drawSize=None, drawCRS="4l9")
+    r411 = rounds(vanished)["411"]
+    r411.update({name: "" for name in r411 if name.startswith("dd")}, drawSize=None, drawCRS="4l9")
     with caplog.at_level(logging.INFO, logger="store.ingest"):
         report = crawl(s, vanished, matcher=enqueue_matches)
     assert report.run.outcome == "ok" and report.changed == [] and report.unchanged == 412
-    assert report.kept == [("411", "invitations"), ("411", "score_min")]
+    assert report.kept == [("411", "invitations"), ("411", "score_min"), ("411", "extra.distribution")]
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
-        "express_entry: 2 values no longer given by the source were kept as stored "
-        "(e.g. 411.invitations, 411.score_min)"]
+        "express_entry: 3 values no longer given by the source were kept as stored "
+        "(e.g. 411.invitations, 411.score_min, 411.extra.distribution)"]
     draw = stored(s, "411")
     assert (draw.invitations, draw.score_min, draw.updated) == (4000, 419, before)
-    assert {"unreadable_drawCRS", "vanished_invitations", "vanished_score_min"} <= set(draw.flags)
+    assert draw.extra["distribution"]["total"] == int(rounds(feed("2026-04-21"))["411"]["dd18"].replace(",", ""))
+    assert {"unreadable_drawCRS", "vanished_invitations", "vanished_score_min",
+            "vanished_extra.distribution"} <= set(draw.flags)
     assert draw.extra["raw"] == {"drawCRS": "4l9"}
     # The same faulty feed again: still kept and reported, not warned about again.
     caplog.clear()
