@@ -1,15 +1,31 @@
 """Draining the outbox: every owed message sent once, retried when a channel fails.
 
-A round claims the due rows (``pending`` -> ``sending``, with a claim token, so two
-deliverers never send the same row), sends them through Apprise's async API with
-bounded concurrency, and settles each message as soon as its channels answered:
-``sent``, or back to ``pending`` with exponential backoff, or ``failed`` after
-``max_attempts``. A subscriber with several URLs is retried only on the URLs that failed.
+A round sends through Apprise's async API with ``concurrency`` slots. A free slot is
+filled by claiming the next due message (its rows ``pending`` -> ``sending``, with a claim
+token, so two deliverers never send the same row); a message is settled as soon as its
+channels answered: ``sent``, or back to ``pending`` with exponential backoff, or
+``failed`` after ``max_attempts``. A subscriber with several URLs is retried only on the
+URLs that failed. A digest is one message for all of a subscriber's due digest rows.
 
-Crash safety: a row is marked sent only after every channel accepted it. A deliverer
-killed between a channel's acceptance and that write leaves the row ``sending``; it is
-sent again once its claim is older than ``lease`` -- the one window where a duplicate is
-possible, and it is as short as one database write.
+Crash safety. A deliverer holds rows only for the messages it is sending: a slot is
+refilled in the same transaction that records the outcome of the message it held, so at
+any moment its ``sending`` rows are at most ``concurrency`` messages, each started (or
+starting) the moment it was claimed. When it dies (SIGKILL, power loss):
+
+- every row it did not hold is untouched and goes out at the next round of any deliverer
+  (the service runs one when it starts and every ``delivery_interval``);
+- the rows it held stay ``sending`` until their claim is ``lease`` seconds old, then go
+  out at the next round: at most ``concurrency`` messages wait about ``lease``;
+- only those held messages can arrive twice: the ones a channel had already taken when
+  the process died (it answered and the outcome was not yet written, or it took the
+  request and the answer never came). So one kill sends at most ``concurrency`` messages
+  twice, each once more and only on the URLs no earlier attempt recorded as delivered.
+  A send and a database write can never be one atomic step, so this window can only be
+  bounded, not closed.
+
+``lease`` must be longer than a send can take (``timeout`` + 5 s, plus a write), or a live
+deliverer's claim is taken over. A send cut short by cancellation (the service's shutdown
+timeout) gives its claim back at once.
 """
 from __future__ import annotations
 
@@ -20,9 +36,9 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import Row, bindparam, update
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from notifier.render import change_list, draw_context, render
 from notifier.secrets import mask, mask_url
@@ -31,8 +47,6 @@ from store.db import session as open_session
 from store.models import Draw, Notification, Subscriber, as_utc, utcnow
 
 log = logging.getLogger(__name__)
-
-CLAIM_BATCH = 5000  # rows claimed per query; a round loops until nothing is due
 
 
 @dataclass
@@ -127,11 +141,10 @@ async def send_to_url(url: str, kind: str, context: dict, settings: Settings) ->
     return UrlOutcome(shown, False, mask("; ".join(dict.fromkeys(errors)) or f"channel answered {result.status.name}"))
 
 
-async def _send(message: Message, settings: Settings, limit: asyncio.Semaphore) -> list[tuple[int, UrlOutcome]]:
-    async with limit:
-        todo = [(i, u) for i, u in enumerate(message.urls) if i not in message.delivered]
-        outcomes = await asyncio.gather(*(send_to_url(u, message.kind, message.context, settings) for _, u in todo))
-        return [(i, o) for (i, _), o in zip(todo, outcomes)]
+async def _send(message: Message, settings: Settings) -> list[tuple[int, UrlOutcome]]:
+    todo = [(i, u) for i, u in enumerate(message.urls) if i not in message.delivered]
+    outcomes = await asyncio.gather(*(send_to_url(u, message.kind, message.context, settings) for _, u in todo))
+    return [(i, o) for (i, _), o in zip(todo, outcomes)]
 
 
 # -- claiming and settling (database work, run in a thread) -----------------------------
@@ -148,65 +161,89 @@ def digest_slot(profile: dict, now: dt.datetime) -> dt.datetime:
     return slot.astimezone(dt.timezone.utc)
 
 
-def _claim(engine: Engine, settings: Settings, now: dt.datetime) -> list[Message]:
-    token = uuid.uuid4().hex
+def _release_stale(engine: Engine, settings: Settings, now: dt.datetime) -> None:
+    """Claims of a deliverer that died mid-send: once older than ``lease``, those rows are owed again."""
     stale = now - dt.timedelta(seconds=settings.delivery.lease)
     with open_session(engine) as session:
-        # Claims of a deliverer that died mid-send: those rows are owed again.
-        session.exec(update(Notification).where(Notification.status == "sending",
-                                                col(Notification.claimed_at) < stale)
+        session.exec(update(Notification).where(Notification.status == "sending", col(Notification.claimed_at) < stale)
                      .values(status="pending", claim=None))
-        due = select(Notification.id, Notification.subscriber_id, Notification.digest, Notification.created_at) \
-            .where(Notification.status == "pending", Notification.next_attempt_at <= now) \
-            .order_by(Notification.id).limit(CLAIM_BATCH)
-        rows = session.exec(due).all()
-        subscribers = {s.id: s for s in session.exec(
-            select(Subscriber).where(col(Subscriber.id).in_({r[1] for r in rows})))}
-        wanted, withdrawn, waiting = [], [], {}
-        for note_id, subscriber_id, digest, created in rows:
-            sub = subscribers.get(subscriber_id)
-            if sub is None or not sub.active:
-                withdrawn.append(note_id)
-            elif not digest or as_utc(created) <= digest_slot(sub.profile, now):
-                wanted.append(note_id)
-            else:
-                waiting.setdefault(subscriber_id, []).append(note_id)
-        for subscriber_id, ids in waiting.items():
-            # Not due before the next digest: out of the due query until then, so a
-            # pile of waiting digest rows never crowds out an immediate alert.
-            next_slot = digest_slot(subscribers[subscriber_id].profile, now) + dt.timedelta(days=1)
-            session.exec(update(Notification).where(col(Notification.id).in_(ids))
-                         .values(next_attempt_at=next_slot))
-        if withdrawn:
-            session.exec(update(Notification).where(col(Notification.id).in_(withdrawn))
-                         .values(status="withdrawn", last_error="the subscriber was removed"))
-        if wanted:
-            session.exec(update(Notification).where(col(Notification.id).in_(wanted),
-                                                    Notification.status == "pending")
-                         .values(status="sending", claim=token, claimed_at=now))
         session.commit()
-        claimed = list(session.exec(select(Notification).where(Notification.claim == token)
-                                    .order_by(Notification.id)))
-        draws = {d.id: d for d in session.exec(select(Draw).where(col(Draw.id).in_({n.draw_id for n in claimed})))}
+
+
+_OUTBOX = Notification.__table__
+# A row is settled only while it holds the claim it was sent under: were it taken over
+# after the lease, its new holder's outcome is the one that counts.
+_SETTLE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.claim == bindparam("row_claim"))
+
+
+def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Draw]) -> tuple[list[Message], bool]:
+    """Claim the next ``wanted`` messages due; also whether more may be due.
+
+    Runs in the transaction that settles the messages whose slots these take, once per
+    few messages sent, so it is kept to one statement in the common case (plus reading
+    the subscribers): rows are claimed first and sorted out after, and the outbox is
+    read and written as a table (through the ORM each statement cost three times as
+    much). On PostgreSQL the picked rows are locked, skipping those another deliverer is
+    claiming; on both databases the ``status == "pending"`` guard leaves a row taken
+    meanwhile to its taker. ``draws`` caches the round's draws.
+    """
+    token = uuid.uuid4().hex
+    due = (_OUTBOX.c.status == "pending", _OUTBOX.c.next_attempt_at <= now)
+
+    def take(*where) -> list[Row]:
+        return list(session.execute(update(_OUTBOX).where(*due, *where)
+                                    .values(status="sending", claim=token, claimed_at=now).returning(_OUTBOX)))
+
+    # MATERIALIZED: the due rows are picked once, never more than ``wanted`` of them.
+    picked = select(_OUTBOX.c.id).where(*due).order_by(_OUTBOX.c.id).limit(wanted) \
+        .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+    claimed = take(_OUTBOX.c.id.in_(select(picked.c.id)))
+    more = len(claimed) == wanted
+    if digest_of := {n.subscriber_id for n in claimed if n.digest}:
+        # A digest is one message for all its due rows, however few slots are free.
+        claimed += take(_OUTBOX.c.subscriber_id.in_(digest_of), _OUTBOX.c.digest.is_(True))
+    people = Subscriber.__table__
+    subscribers = {s.id: s for s in session.execute(
+        select(people).where(people.c.id.in_({n.subscriber_id for n in claimed})))} if claimed else {}
+    if missing := {n.draw_id for n in claimed} - draws.keys():
+        for draw in session.exec(select(Draw).where(col(Draw.id).in_(missing))):
+            session.expunge(draw)  # kept for the round: a rollback of this session must not expire it
+            draws[draw.id] = draw
     messages: list[Message] = []
-    digests: dict[int, list[Notification]] = {}
-    for note in claimed:
-        if note.digest:
-            digests.setdefault(note.subscriber_id, []).append(note)
-            continue
-        sub = subscribers[note.subscriber_id]
-        messages.append(Message(sub.name, sub.profile["urls"], note.kind, _item(note, draws[note.draw_id], sub.name),
-                                [note.id], set(note.delivered or []), note.attempts, token))
+    digests: dict[int, list[Row]] = {}
+    withdrawn: list[int] = []
+    waiting: dict[int, list[int]] = {}
+    for note in sorted(claimed, key=lambda n: n.id):
+        sub = subscribers.get(note.subscriber_id)
+        if sub is None or not sub.active:
+            withdrawn.append(note.id)
+        elif not note.digest:
+            messages.append(Message(sub.name, sub.profile["urls"], note.kind,
+                                    _item(note, draws[note.draw_id], sub.name), [note.id],
+                                    set(note.delivered or []), note.attempts, token))
+        elif as_utc(note.created_at) <= digest_slot(sub.profile, now):
+            digests.setdefault(sub.id, []).append(note)
+        else:
+            waiting.setdefault(sub.id, []).append(note.id)
     for subscriber_id, notes in digests.items():
         sub = subscribers[subscriber_id]
         items = [_item(n, draws[n.draw_id], sub.name) for n in notes]
         delivered = set.intersection(*(set(n.delivered or []) for n in notes))
         messages.append(Message(sub.name, sub.profile["urls"], "digest", {"subscriber": sub.name, "items": items},
                                 [n.id for n in notes], delivered, max(n.attempts for n in notes), token))
-    return messages
+    for subscriber_id, later in waiting.items():
+        # Not due before the next digest: out of the due query until then, so a
+        # pile of waiting digest rows never crowds out an immediate alert.
+        next_slot = digest_slot(subscribers[subscriber_id].profile, now) + dt.timedelta(days=1)
+        session.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(later))
+                        .values(status="pending", claim=None, next_attempt_at=next_slot))
+    if withdrawn:
+        session.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(withdrawn))
+                        .values(status="withdrawn", claim=None, last_error="the subscriber was removed"))
+    return messages, more
 
 
-def _item(note: Notification, draw: Draw, subscriber: str) -> dict:
+def _item(note: Notification | Row, draw: Draw, subscriber: str) -> dict:
     return {"subscriber": subscriber, "kind": note.kind, "draw": draw_context(draw), "reasons": note.reasons,
             "unmet": note.unmet, "interests": note.interests, "changes": change_list(note.changes or {}),
             "still": bool(note.interests)}
@@ -230,73 +267,94 @@ def _outcome_values(settings: Settings, message: Message, outcomes: list[tuple[i
         last_error=errors, next_attempt_at=now + dt.timedelta(seconds=wait))
 
 
-def _settle(engine: Engine, settled: list[tuple[Message, dict]]) -> None:
-    """Write the outcomes of several messages in one transaction."""
+# A send cut short by cancellation (the service's shutdown timeout): the claim is given
+# back without counting an attempt, so the next round sends the message instead of the lease.
+_RELEASED = dict(status="pending", claim=None)
+
+
+def _settle_and_claim(engine: Engine, settled: list[tuple[Message, dict]], wanted: int, now: dt.datetime,
+                      draws: dict[int, Draw]) -> tuple[list[Message], bool]:
+    """Write the outcomes of finished messages and claim as many new ones as slots are
+    free, in one transaction: a slot is never refilled before its last message is settled."""
     with open_session(engine) as session:
+        alike: dict[tuple, list[dict]] = {}  # one executemany per set of columns written
         for message, values in settled:
-            session.exec(update(Notification).where(col(Notification.id).in_(message.ids),
-                                                    Notification.claim == message.claim).values(**values))
+            alike.setdefault(tuple(sorted(values)), []).extend(
+                {"row_id": i, "row_claim": message.claim, **values} for i in message.ids)
+        for rows in alike.values():
+            session.execute(_SETTLE, rows)
+        messages, more = _claim(session, wanted, now, draws) if wanted else ([], True)
         session.commit()
-
-
-class _Settler:
-    """Writes outcomes as they arrive, batching whatever arrived while the last write ran.
-
-    One writer instead of a transaction per message: at hundreds of messages a second the
-    per-commit cost and the threads queueing for SQLite's lock dominated. A message sent
-    but not yet written stays ``sending`` -- the same window as a crash mid-send, only as
-    long as one write.
-    """
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.queue: list[tuple[Message, dict]] = []
-        self.writer: asyncio.Task | None = None
-
-    def add(self, message: Message, values: dict) -> None:
-        self.queue.append((message, values))
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self._write())
-
-    async def _write(self) -> None:
-        while self.queue:
-            batch, self.queue = self.queue, []
-            await asyncio.to_thread(_settle, self.engine, batch)
-
-    async def flush(self) -> None:
-        while self.writer is not None and not self.writer.done():
-            await self.writer
+    return messages, more
 
 
 async def deliver_due(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> DeliveryReport:
-    """Send everything due now (immediate alerts, retries, digests whose time came)."""
-    report = DeliveryReport()
-    limit = asyncio.Semaphore(settings.delivery.concurrency)
+    """Send everything due now (immediate alerts, retries, digests whose time came).
 
-    settler = _Settler(engine)
+    ``concurrency`` slots: each holds one claimed message from its claim until its
+    outcome is written. One loop does all the database work, each time settling every
+    message that finished since the last time and claiming as many as that freed.
+    """
+    report = DeliveryReport()
+    slots = settings.delivery.concurrency
+    finished: list[tuple[Message, dict | None]] = []
+    wake = asyncio.Event()
+    sending: set[asyncio.Task] = set()
+    draws: dict[int, Draw] = {}
+    held = 0  # messages claimed and not yet settled: running, or finished and waiting for the write
 
     async def one(message: Message) -> None:
-        outcomes = await _send(message, settings, limit)
-        # A caller driving the clock (``now``) gets backoff counted from that clock too.
-        state, values = _outcome_values(settings, message, outcomes, now or utcnow())
-        settler.add(message, values)
-        n = len(message.ids)
-        report.sent += n if state == "sent" else 0
-        report.retrying += n if state == "retrying" else 0
-        report.failed += n if state == "failed" else 0
+        values: dict | None = _RELEASED
+        try:
+            outcomes = await _send(message, settings)
+            # A caller driving the clock (``now``) gets backoff counted from that clock too.
+            state, values = _outcome_values(settings, message, outcomes, now or utcnow())
+            n = len(message.ids)
+            report.sent += n if state == "sent" else 0
+            report.retrying += n if state == "retrying" else 0
+            report.failed += n if state == "failed" else 0
+        except Exception:  # a bug: the rows wait for the lease rather than being resent in a loop
+            log.exception("%s: %s not settled; sent again after the lease", message.subscriber, message.kind)
+            values = None
+        finally:
+            finished.append((message, values))
+            wake.set()
 
+    async def write(wanted: int) -> tuple[list[Message], bool]:
+        nonlocal held
+        batch = [(m, v) for m, v in finished if v is not None]
+        held -= len(finished)
+        finished.clear()
+        return await asyncio.to_thread(_settle_and_claim, engine, batch, wanted, now or utcnow(), draws)
+
+    await asyncio.to_thread(_release_stale, engine, settings, now or utcnow())
     try:
         while True:
-            messages = await asyncio.to_thread(_claim, engine, settings, now or utcnow())
-            if not messages:
-                return report
+            messages, more = await write(slots - held + len(finished))
+            for message in messages:
+                task = asyncio.create_task(one(message))
+                sending.add(task)
+                task.add_done_callback(sending.discard)
+            held += len(messages)
             report.messages += len(messages)
-            await asyncio.gather(*(one(m) for m in messages))
-            await settler.flush()
-            if sum(len(m.ids) for m in messages) < CLAIM_BATCH:
+            if held == 0 and not more:
                 return report
+            if more and held < slots:
+                continue  # due rows were withdrawn, deferred or taken by another deliverer
+            if not finished:
+                wake.clear()
+                await wake.wait()
+    except asyncio.CancelledError:
+        for task in sending:  # their claims are given back below (_RELEASED)
+            task.cancel()
+        raise
     finally:
-        await settler.flush()
+        # After an error, the sends already started finish (within ``timeout`` + 5 s)
+        # and are recorded, rather than being cut short and sent again.
+        if sending:
+            await asyncio.wait(sending)
+        if finished:
+            await write(0)
 
 
 async def send_test(name: str, urls: list[str], settings: Settings) -> list[UrlOutcome]:

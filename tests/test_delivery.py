@@ -1,7 +1,7 @@
 """Delivering alerts for real: Apprise sending to an SMTP server and webhook servers on
 127.0.0.1, for draws 409-411 of the real Express Entry snapshots (2 April baseline, then
-21 April). Time is driven through ``deliver_due(now=...)``; the crash test kills a real
-``python -m scheduler serve`` process in the middle of a send.
+21 April). Time is driven through ``deliver_due(now=...)``; the crash tests kill a real
+``python -m scheduler serve`` or ``deliver`` process in the middle of a send.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import email.policy
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -312,7 +313,7 @@ def test_a_deliverer_killed_mid_send_leaves_each_alert_to_be_sent_exactly_once(t
         f'[sources.express_entry]\nurl = "{site.url(FEED)}"\nschedule = "every 1h"\njitter = 0\n'
         '[sources.oinp]\nenabled = false\n'
         f'[delivery]\ntimeout = 30\nlease = {LEASE}\n'  # a dead deliverer's claim expires
-        f'[[subscribers]]\nname = "ana"\nurls = ["{hooks.json_url("/ana")}"]\nnotify = ["all"]\n',
+        f'[[subscribers]]\nname = "ana"\nurls = ["{hooks.json_url("/ana", "rto=60")}"]\nnotify = ["all"]\n',
         encoding="utf-8")
     engine = make_engine(f"sqlite:///{db}")
 
@@ -352,9 +353,121 @@ def test_a_deliverer_killed_mid_send_leaves_each_alert_to_be_sent_exactly_once(t
     engine.dispose()
 
 
-def test_digest_is_one_message_once_its_time_has_come(engine, hooks):
+SLOTS = 2  # [delivery] concurrency in the tests below: fewer than the alerts owed
+
+
+def everything_to(hooks, count: int) -> list[dict]:
+    """``count`` subscribers told of every draw (three alerts each), each on its own webhook
+    path. ``rto``: Apprise gives up reading an answer after 4 s by default, which would
+    end a held request on its own on a slow machine."""
+    return [{"name": f"s{i}", "urls": [hooks.json_url(f"/s{i}", "rto=60")], "notify": ["all"]} for i in range(count)]
+
+
+def received(hooks, count: int) -> list[tuple[str, str]]:
+    """(path, draw key) of every alert the webhooks answered."""
+    return [(f"/s{i}", key_of(p["title"])) for i in range(count) for p in hooks.to(f"/s{i}")]
+
+
+def test_a_killed_deliverer_holds_back_only_the_messages_it_was_sending(tmp_path, store_engine, hooks):
+    """12 alerts owed, ``concurrency = 2``: a ``deliver`` process SIGKILLed while the
+    channel holds its two requests unanswered leaves those two rows claimed and nothing
+    else. A deliverer started at once sends the other ten; the two go out once their
+    claim is ``lease`` (the default 300 s) old. The channel receives every alert, and
+    only the two it was holding when the process died come twice."""
+    engine = store_engine
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{engine.url.render_as_string(hide_password=False)}"\n'
+                      f'[delivery]\ntimeout = 30\nconcurrency = {SLOTS}\n', encoding="utf-8")
+    store_with(engine, *everything_to(hooks, 4))
+    owed = {(f"/s{i}", k) for i in range(4) for k in HEADLINE}
+    hooks.hanging.update(f"/s{i}" for i in range(4))
+    proc = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "deliver"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        hooks.wait_held(SLOTS)
+        time.sleep(0.3)  # room for a third send to start, were more claimed than were sent
+    finally:
+        proc.kill()  # SIGKILL: nothing settled, nothing given back
+        proc.wait()
+    in_flight = len(hooks.held)
+    assert in_flight == SLOTS, proc.stderr.read()
+    with open_session(engine) as s:
+        rows = s.exec(select(Notification)).all()
+    assert sorted(r.status for r in rows) == ["pending"] * 10 + ["sending"] * SLOTS
+    expires = max(r.claimed_at for r in rows if r.status == "sending") + dt.timedelta(seconds=300)
+    hooks.unhang()
+
+    # Restarted at once: all but the held two, now, well within their lease.
+    loaded = load_config(config)
+    report = asyncio.run(deliver_due(engine, loaded))
+    assert (report.messages, report.sent) == (10, 10)
+    assert utcnow() < expires
+    assert len(received(hooks, 4)) == 10
+    assert deliver(engine, loaded, now=expires - dt.timedelta(seconds=1)).messages == 0
+
+    # Once the lease is over (the clock driven there): the held two, and that is all.
+    report = deliver(engine, loaded, now=expires + dt.timedelta(seconds=1))
+    assert (report.messages, report.sent) == (SLOTS, SLOTS)
+    assert deliver(engine, loaded, now=expires + dt.timedelta(days=1)).messages == 0
+
+    got = received(hooks, 4)
+    assert set(got) == owed  # every alert, at least once
+    # What the channel took: the requests it answered, and those it held when the process
+    # died (read in full: as far as the channel is concerned, delivered).
+    assert len(got) + in_flight - len(owed) <= SLOTS
+    with open_session(engine) as s:
+        assert {(r.status, r.attempts) for r in s.exec(select(Notification))} == {("sent", 1)}
+
+
+def test_two_deliverers_at_once_never_send_the_same_alert(store_engine, hooks):
+    """Two rounds running side by side, each claiming two messages at a time from the
+    same 30 alerts: each alert is sent by exactly one of them."""
+    store_with(store_engine, *everything_to(hooks, 10))
+    config = settings(concurrency=SLOTS)
+    reports: list = [None, None]
+
+    def run(i: int) -> None:
+        reports[i] = asyncio.run(deliver_due(store_engine, config))
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    got = received(hooks, 10)
+    assert len(got) == len(set(got)) == 30
+    assert sorted(r.sent for r in reports) == sorted(r.messages for r in reports)
+    assert sum(r.sent for r in reports) == 30 and all(r.sent for r in reports)  # both took part
+
+
+def test_a_cancelled_round_gives_its_claims_back(engine, hooks):
+    """The service's shutdown timeout cancels a round: the messages it was sending go
+    back to ``pending`` at once (no attempt counted), not after the lease."""
+    store_with(engine, *everything_to(hooks, 2))
+    hooks.hanging.update(("/s0", "/s1"))
+    config = settings(concurrency=SLOTS)
+
+    async def cut_short() -> None:
+        task = asyncio.create_task(deliver_due(engine, config))
+        await asyncio.to_thread(hooks.wait_held, SLOTS)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with open_session(engine) as s:
+            rows = s.exec(select(Notification)).all()
+        assert {(r.status, r.claim, r.attempts) for r in rows} == {("pending", None, 0)}
+        hooks.unhang()  # the sends cut short were left in Apprise's worker threads
+
+    asyncio.run(cut_short())
+    assert deliver(engine, config).sent == 6
+    assert sorted(received(hooks, 2)) == sorted((f"/s{i}", k) for i in range(2) for k in HEADLINE)
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_digest_is_one_message_once_its_time_has_come(engine, hooks, concurrency):
     """The digest time is read in the subscriber's time zone: two hours from now in
-    Toronto, written as Toronto wall-clock time (read as UTC it would be hours off)."""
+    Toronto, written as Toronto wall-clock time (read as UTC it would be hours off).
+    With one slot, the digest's three rows are still claimed together, as one message."""
     slot = (utcnow() + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
     at = slot.astimezone(ZoneInfo("America/Toronto")).strftime("%H:%M")
     store_with(engine,
@@ -362,7 +475,7 @@ def test_digest_is_one_message_once_its_time_has_come(engine, hooks):
                 "notify": ["all"], "delivery": "digest",
                 "digest_time": at, "timezone": "America/Toronto"},
                {"name": "ivan", "urls": [hooks.json_url("/ivan")], "notify": ["all"]})
-    config = settings()
+    config = settings(concurrency=concurrency)
     t0 = utcnow()
 
     report = deliver(engine, config, now=t0)
