@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from notifier.profile import PROGRAM_NAMES, PROVINCES, MatchProfile
-from store.ingest import baseline_end
+from store.ingest import baseline_end, history_before
 from store.models import Draw, Notification, Subscriber, as_utc, utcnow
 from store.reference.ee_categories import CATEGORIES, category_version
 from store.reference.resolve import draw_nocs
@@ -405,18 +405,22 @@ def _first_alert_due(session: Session, draws: list[Draw], profiles: dict[int, Ma
     """For changed draws: the subscribers who may still get a first alert about it.
 
     A change is not news: only a draw first seen after its source's baseline, and after
-    the subscriber was created, is one they could have been told about as new; such a
+    the subscriber was created, and not from the source's past (``history_before``: a
+    backfilled year), is one they could have been told about as new; such a
     draw that only now matches (a later page completed it) gets its first alert. A
     baseline draw, or one older than the subscriber, never does.
     """
     created = {sid: as_utc(when) for sid, when in session.exec(
         select(Subscriber.id, Subscriber.created).where(col(Subscriber.id).in_(list(profiles))))}
-    baselines = {source: baseline_end(session, source) for source in {d.source for d in draws}}
+    sources = {d.source for d in draws}
+    baselines = {source: baseline_end(session, source) for source in sources}
+    pasts = {source: history_before(session, source) for source in sources}
     due = {}
     for draw in draws:
-        seen, baseline = as_utc(draw.first_seen), as_utc(baselines[draw.source])
-        after_baseline = baseline is not None and seen > baseline
-        due[draw.id] = {sid for sid, when in created.items() if after_baseline and seen >= when}
+        seen, baseline, past = as_utc(draw.first_seen), as_utc(baselines[draw.source]), pasts[draw.source]
+        news = (baseline is not None and seen > baseline
+                and not (past is not None and draw.date is not None and draw.date < past))
+        due[draw.id] = {sid for sid, when in created.items() if news and seen >= when}
     return due
 
 
@@ -432,13 +436,14 @@ def enqueue_matches(session: Session, report) -> int:
     Runs in the ingest transaction, before its commit. Returns the rows written.
     """
     changed = [draw for draw, _ in report.changed]
-    if not report.new and not changed:
+    if len(report.history) == len(report.new) and not changed:
         return 0
     profiles = {p.subscriber_id: p for p in load_profiles(session)}
     if not profiles:
         return 0
     now = utcnow()
-    draws = [*report.new, *changed]
+    # A backfilled year is stored, not announced (store.ingest.HISTORY_MARGIN).
+    draws = [*(d for d in report.new if d.key not in report.history), *changed]
     shared = {draw.id: draw_facts(draw) for draw in draws}  # once per draw, not per subscriber
     rows, alerted = _corrections(session, profiles, changed, shared, now) if changed else ([], set())
     late = _first_alert_due(session, changed, profiles) if changed else {}

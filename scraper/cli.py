@@ -84,8 +84,15 @@ def _show(outcome, notify_history: bool) -> None:
         return
     report = outcome.report
     baseline = " (first crawl: stored as the baseline, no alerts)" if run.baseline and not notify_history else ""
+    past = (f" ({len(report.history)} of the new from the source's past: stored, no alerts)"
+            if report.history and not baseline else "")
     click.echo(f"{name}: {len(report.new)} new, {len(report.changed)} changed, "
-               f"{report.unchanged} unchanged{baseline}")
+               f"{report.unchanged} unchanged{baseline}{past}")
+    if report.kept:
+        # A value the source stopped giving is kept as stored (store.facts.keep_vanished).
+        click.echo(f"  kept     {len(report.kept)} values the source no longer gives: "
+                   + ", ".join(f"{key} {what}" for key, what in report.kept[:5])
+                   + (" ..." if len(report.kept) > 5 else ""))
     for draw in report.new[:SHOWN]:
         click.echo(f"  new      {draw.key:<24} {str(draw.date or ''):<10}  {draw.title}")
     if len(report.new) > SHOWN:

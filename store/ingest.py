@@ -13,10 +13,10 @@ import json
 import logging
 import re
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import Date, DateTime, update
+from sqlalchemy import Date, DateTime, func, update
 from sqlmodel import Session, delete, select
 
 from scraper.records import DrawRecord, NoticeRecord, ParseError, ParseResult
@@ -36,6 +36,10 @@ DEFAULT_HOLD_THRESHOLD = 3
 SHRINK_MIN_PREVIOUS = 4
 SHRINK_RATIO = 0.5
 EXAMPLES = 5  # draw keys named in a held crawl's summary
+# A draw first stored now but dated this long before the newest draw the source already
+# had is the source's past (a backfilled year, a ledger listing old rounds): stored, never
+# announced as new. The margin covers a province posting a draw a few weeks late.
+HISTORY_MARGIN = timedelta(days=30)
 
 # How a held crawl's records come back from JSON.
 _DATE_FIELDS = frozenset(c.name for c in Draw.__table__.columns if isinstance(c.type, Date)) & set(FACT_FIELDS)
@@ -68,6 +72,8 @@ class IngestReport:
     new_notices: list[Notice] = field(default_factory=list)
     # (draw key, field) for every value the crawl no longer gave and the store kept
     kept: list[tuple[str, str]] = field(default_factory=list)
+    # keys of new draws from the source's past (see HISTORY_MARGIN): stored, not alerted
+    history: set[str] = field(default_factory=set)
 
     @property
     def baseline(self) -> bool:
@@ -99,6 +105,12 @@ def is_baseline(session: Session, source: str) -> bool:
         select(CrawlRun.id).where(CrawlRun.source == source, CrawlRun.outcome.in_(("ok", "not_modified")))
     ).first()
     return done is None
+
+
+def history_before(session: Session, source: str) -> date | None:
+    """Draws dated before this day are the source's past (HISTORY_MARGIN before its newest)."""
+    newest = session.exec(select(func.max(Draw.date)).where(Draw.source == source)).first()
+    return newest - HISTORY_MARGIN if newest else None
 
 
 def baseline_end(session: Session, source: str) -> datetime | None:
@@ -394,6 +406,10 @@ def ingest(
         session.add(run)
         session.flush()
         report = IngestReport(run=run, kept=plan.kept)
+        past = None if notify_history else history_before(session, source)
+        if past is not None:
+            report.history = {record.key for record, values, _ in plan.new
+                              if values["date"] is not None and values["date"] < past}
         for record, values, digest in plan.new:
             report.new.append(Draw(source=source, key=record.key, content_hash=digest, first_seen=now,
                                    last_seen=now, updated=now, **values))

@@ -378,3 +378,23 @@ def test_digests_from_an_older_scheme_update_quietly_then_cheaply(store_session)
     event.listen(s, "loaded_as_persistent", lambda _s, obj: loaded.append(obj))
     again = crawl(s, feed("2026-04-21"))
     assert again.unchanged == 412 and [o for o in loaded if isinstance(o, Draw)] == []
+
+
+def test_a_backfilled_year_is_history_not_news(store_session):
+    """`crawl --backfill` after the baseline: Ontario's real 2018 page adds the 2018 draws.
+    They are new to the store but the source's past (dated long before its newest draw):
+    a subscriber told of every draw hears nothing. Asked for with --notify-history, the
+    2019 page's draws are alerted (the 2019-08-01 tech draw among them)."""
+    s = store_session
+    sub = add(s, "everything", nocs=["21231"], notify=["all"])
+    oinp_crawl(s, [oinp_page("oinp_updates_2026.2026-06-19.md")], matcher=enqueue_matches)  # baseline
+    backfill = oinp_crawl(s, [oinp_page("oinp_updates_2018.2026-06-19.md")], matcher=enqueue_matches)
+    assert backfill.new and backfill.history == {d.key for d in backfill.new}
+    assert not outbox(s, subscriber_id=sub.id)
+
+    asked = oinp_crawl(s, [oinp_page("oinp_updates_2019.2026-06-19.md")], matcher=enqueue_matches,
+                       notify_history=True)
+    assert asked.new and not asked.history
+    alerted = {r.draw_id for r in outbox(s, subscriber_id=sub.id)}
+    assert alerted == {d.id for d in asked.new}
+    assert any(d.date.isoformat() == "2019-08-01" for d in asked.new if d.id in alerted)
