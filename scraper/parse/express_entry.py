@@ -2,7 +2,10 @@
 
 Every value in the feed is a string typed by hand; what cannot be read is kept
 verbatim in ``extra["raw"]`` and listed in ``flags`` / ``ParseResult.problems``,
-never invented.
+never invented. Any other JSON type where a string belongs (a list, an object, a
+float) is unreadable in the same way; a plain JSON integer in a numeric field is read
+as the number it is. Whatever the body, the parser returns a result or raises
+ParseError.
 """
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ import re
 from datetime import date, datetime, timezone
 from urllib.parse import urljoin
 
-from scraper.parse.text import parse_date
+from scraper.parse.text import INT, parse_date, to_int
 from scraper.records import DrawRecord, ParseError, ParseResult
-from store.reference.ee_categories import resolve_round_name
+from store.reference.ee_categories import UNKNOWN, resolve_round_name
 
 SOURCE = "express_entry"
 
@@ -48,11 +51,22 @@ _MONTHS = {m: i for i, m in enumerate(
 # "May 31, 2024 at12:48:30 UTC", "January 23, 2025 at 2025-01-23 15:30:04 UTC", "04:22:17 AM",
 # "March 01, 2023, at 17:24:39 UTC"
 _STAMP = re.compile(
-    r"^(?P<month>[a-z]+)\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s*[.,]?\s*(?P<year>\d{4})"
-    r"\s*,?\s*(?:at)?\s*(?:\d{4}-\d{2}-\d{2}\s*)?"
-    r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?\s*(?:utc)?$",
-    re.IGNORECASE,
+    r"^(?P<month>[a-z]+)\s*(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?\s*[.,]?\s*(?P<year>[0-9]{4})"
+    r"\s*,?\s*(?:at)?\s*(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\s*)?"
+    r"(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})(?::(?P<s>[0-9]{2}))?\s*(?P<ampm>[ap]\.?m\.?)?\s*(?:utc)?$",
+    re.IGNORECASE | re.ASCII,
 )
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DMY_DATE = re.compile(r"([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})")
+# drawNumber: digits with an optional letter ("91a", "91b"): anything else would be a
+# key nobody can recognise, so it fails the feed rather than invent a new round.
+_DRAW_NUMBER = re.compile(r"[0-9]{1,6}[a-z]?")
+_NUMBER = re.compile(INT)
+# A feed holding more rounds than this is not IRCC's (412 rounds in 11 years): refused
+# before any work per round, so a huge array costs a JSON decode and nothing more.
+MAX_ROUNDS = 5_000
+MAX_NAME = 500      # characters of a round name (the longest real one has 60)
+NUMERIC = ("drawSize", "drawCRS", *DISTRIBUTION_BUCKETS, *SUBTOTALS, "dd18")
 
 
 def parse_round_stamp(value: str) -> datetime | None:
@@ -74,24 +88,34 @@ def parse_round_stamp(value: str) -> datetime | None:
 
 
 def parse_int(value: str) -> int | None:
-    """ "3,300" -> 3300; None when the value is not a whole number."""
-    digits = value.replace(",", "").replace("\u00a0", "").replace(" ", "").strip()
-    return int(digits) if digits.isdigit() else None
+    """ "3,300" -> 3300; None when the value is not one whole number written with ASCII
+    digits and commas between thousands ("4,19", "4 19", "4²", "٤٠٠٠" are not)."""
+    value = value.strip()
+    if len(value) <= 9 and value.isascii() and value.isdigit():     # most values: "0", "419"
+        return int(value)
+    m = _NUMBER.fullmatch(value)
+    return to_int(m.group(1)) if m else None
 
 
 def parse_draw_date(value: str) -> date | None:
     """``2023-01-11`` or the ``11-01-2023`` (DD-MM-YYYY) some snapshots carry."""
     value = value.strip()
-    for fmt in ("%Y-%m-%d", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
+    # strptime would take "２０２３" too: the ASCII patterns decide, date() validates.
+    if m := _ISO_DATE.fullmatch(value):
+        y, mo, d = m.groups()
+    elif m := _DMY_DATE.fullmatch(value):
+        d, mo, y = m.groups()
+    else:
+        return None
+    try:
+        return date(int(y), int(mo), int(d))
+    except ValueError:
+        return None
 
 
 def programs_covered(text: str) -> list[str]:
-    return [slug for words, slug in PROGRAM_WORDS if words.lower() in text.lower()]
+    text = text.lower()
+    return [slug for words, slug in PROGRAM_WORDS if words.lower() in text]
 
 
 def round_link(raw_anchor: str) -> str | None:
@@ -101,7 +125,12 @@ def round_link(raw_anchor: str) -> str | None:
     href = m.group(1)
     if href.startswith(_CMS_PREFIX + "/"):
         href = href[len(_CMS_PREFIX):]
-    return urljoin(SITE, href)
+    if href.startswith("/") and not href.startswith("//") and "/." not in href:
+        return SITE + href      # what urljoin gives for a plain path, at a fraction of its cost
+    try:
+        return urljoin(SITE, href)
+    except ValueError:          # "//[x": urllib refuses a malformed IPv6 host
+        return None
 
 
 def load_rounds(body: bytes, url: str) -> list[dict]:
@@ -114,30 +143,47 @@ def load_rounds(body: bytes, url: str) -> list[dict]:
         raise ParseError(f"feed is not UTF-8: {exc}", url) from exc
     except json.JSONDecodeError as exc:
         raise ParseError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", url) from exc
+    except RecursionError as exc:
+        # json's decoder recurses per level of nesting and gives up with this.
+        raise ParseError("JSON nested too deep to be the rounds feed", url) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("rounds"), list):
         raise ParseError('feed has no "rounds" list', url)
     if not doc["rounds"]:
         raise ParseError('feed has an empty "rounds" list', url)
+    if len(doc["rounds"]) > MAX_ROUNDS:
+        raise ParseError(f'feed has {len(doc["rounds"]):,} rounds, more than the {MAX_ROUNDS:,} '
+                         "a real feed could hold", url)
     return doc["rounds"]
 
 
-def _distribution(row: dict, number: str, problems: list[str]) -> dict:
-    counts = {}
-    for key in [*DISTRIBUTION_BUCKETS, *SUBTOTALS, "dd18"]:
-        raw = row.get(key, "")
-        counts[key] = parse_int(raw)
-        if counts[key] is None and raw.strip():
-            problems.append(f"round {number}: {key}={raw!r} is not a number")
+def _verbatim(value) -> str:
+    """A value as the feed typed it: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def draw_number(row: dict, url: str) -> str:
+    """The round's key, or ParseError: a round nobody can name cannot be stored."""
+    value = row.get("drawNumber")
+    if type(value) is int and value >= 0:
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ParseError(f"a round has no drawNumber: {json.dumps(row)[:120]}", url)
+    if not _DRAW_NUMBER.fullmatch(value.strip()):
+        raise ParseError(f"a round has drawNumber {value[:40]!r}, not a round number", url)
+    return value.strip()
+
+
+def _distribution(counts: dict[str, int | None], as_on_text: str, number: str, problems: list[str]) -> dict:
     buckets = {label: counts[k] for k, label in DISTRIBUTION_BUCKETS.items()}
     dist = {
         "as_on": None,
         "buckets": buckets,
         "total": counts["dd18"],
     }
-    as_on = parse_date(row.get("drawDistributionAsOn", ""))
+    as_on = parse_date(as_on_text)
     dist["as_on"] = as_on.isoformat() if as_on else None
-    if row.get("drawDistributionAsOn", "").strip() and not as_on:
-        problems.append(f"round {number}: drawDistributionAsOn={row['drawDistributionAsOn']!r} unreadable")
+    if as_on_text.strip() and not as_on:
+        problems.append(f"round {number}: drawDistributionAsOn={as_on_text!r} unreadable")
     # IRCC's subtotals are checked, not stored: a mismatch means a typo in the feed.
     for sub, parts in SUBTOTALS.items():
         if counts[sub] is not None and all(counts[p] is not None for p in parts):
@@ -148,45 +194,63 @@ def _distribution(row: dict, number: str, problems: list[str]) -> dict:
 
 def parse_round(row: dict, url: str) -> tuple[DrawRecord, list[str]]:
     problems: list[str] = []
-    number = str(row.get("drawNumber", "")).strip()
-    if not number:
-        raise ParseError(f"a round has no drawNumber: {json.dumps(row)[:120]}", url)
+    number = draw_number(row, url)
     flags: list[str] = []
     raw: dict[str, str] = {}
 
-    def unreadable(field: str, value: str) -> None:
-        raw[field] = value
+    def unreadable(field: str, value) -> None:
+        if field in raw:        # a non-string already reported by string_of
+            return
+        raw[field] = _verbatim(value)
         flags.append(f"unreadable_{field}")
-        problems.append(f"round {number}: {field}={value!r} cannot be read; kept verbatim")
+        problems.append(f"round {number}: {field}={raw[field][:200]!r} cannot be read; kept verbatim")
 
-    drawn = parse_draw_date(row.get("drawDate", ""))
+    def string_of(field: str) -> str:
+        """The field's string; "" when absent or null; any other type is unreadable."""
+        value = row.get(field)
+        if value is None or isinstance(value, str):
+            return value or ""
+        unreadable(field, value)
+        return ""
+
+    published_date = string_of("drawDate")
+    drawn = parse_draw_date(published_date)
     if drawn is None:
-        drawn = parse_date(row.get("drawDateFull", ""))
+        drawn = parse_date(string_of("drawDateFull"))
         if drawn is None:
-            unreadable("drawDate", row.get("drawDate", ""))
+            unreadable("drawDate", published_date)
     stamps = {}
     for field in ("drawDateTime", "drawCutOff"):
-        value = row.get(field, "") or ""
+        value = string_of(field)
         stamps[field] = parse_round_stamp(value) if value.strip() else None
         if value.strip() and stamps[field] is None:
             unreadable(field, value)
 
-    name = (row.get("drawName") or "").strip()
-    category = resolve_round_name(name)
+    name = string_of("drawName").strip()
+    # A "name" of thousands of characters names no category: not worth the lookup.
+    category = resolve_round_name(name) if len(name) <= MAX_NAME else UNKNOWN
     if not category.known:
         flags.append("unknown_program")
-        problems.append(f"round {number}: unknown round name {name!r}; kept as published")
+        problems.append(f"round {number}: unknown round name {name[:200]!r}; kept as published")
 
-    ints = {}
-    for field in ("drawSize", "drawCRS"):
-        value = row.get(field, "") or ""
-        ints[field] = parse_int(value)
-        if ints[field] is None and value.strip():
-            unreadable(field, value)
-
+    counts: dict[str, int | None] = {}
+    for field in NUMERIC:
+        value = row.get(field)
+        if type(value) is str:
+            n = parse_int(value)
+            if n is None and value.strip():
+                unreadable(field, value)
+        elif type(value) is int and 0 <= value < 10**9:     # a JSON number (not a bool, not a float)
+            n = value
+        else:
+            n = None
+            if value is not None:
+                unreadable(field, value)
+        counts[field] = n
     # The date as typed: IRCC re-types dates in place ("11-01-2023" -> "2023-01-11"), and
     # such an edit is a correction users should be able to see in the draw's revisions.
-    extra = {"published_date": row.get("drawDate", ""), "distribution": _distribution(row, number, problems)}
+    extra = {"published_date": published_date,
+             "distribution": _distribution(counts, string_of("drawDistributionAsOn"), number, problems)}
     if category.language_rule:
         extra["language_rule"] = category.language_rule
     if raw:
@@ -200,14 +264,14 @@ def parse_round(row: dict, url: str) -> tuple[DrawRecord, list[str]]:
         category_version=category.version_label,
         round_time=stamps["drawDateTime"],
         tiebreak_time=stamps["drawCutOff"],
-        invitations=ints["drawSize"],
-        score_min=ints["drawCRS"],
+        invitations=counts["drawSize"],
+        score_min=counts["drawCRS"],
         score_system="crs",
         selection_kind="ita",
-        programs_covered=programs_covered(row.get("drawText2", "") or ""),
-        url=round_link(row.get("drawNumberURL", "")),
+        programs_covered=programs_covered(string_of("drawText2")),
+        url=round_link(string_of("drawNumberURL")),
         text=" | ".join(f"{k}: {row[k]}" for k in ("drawName", "drawText2", "drawDateTime", "drawCutOff")
-                        if row.get(k)),
+                        if row.get(k) and isinstance(row[k], str)),
         extra=extra,
         flags=flags,
     )

@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from datetime import date, timedelta
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import PreformattedString
+from lxml import etree
 
+from scraper.parse import html
 from scraper.parse import text as tx
 from scraper.records import DrawRecord, NoticeRecord, ParseError, ParseResult, SourceBlocked
 from store.reference import oinp_streams as reg
@@ -38,6 +40,7 @@ _BLOCK_MARKERS = (
     "please solve this captcha", "request unblock to the website",
 )
 _INCIDENT = re.compile(r"Incident ID:?\**\s*([\w-]+)", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]*>")    # no "<" inside: a run of "<" without ">" is not rescanned
 
 
 def check_blocked(body: bytes, url: str) -> None:
@@ -46,25 +49,31 @@ def check_blocked(body: bytes, url: str) -> None:
     low = head.lower()
     hits = [m for m in _BLOCK_MARKERS if m in low]
     if len(hits) >= 2 or (hits and len(low) < 20_000):
-        incident = _INCIDENT.search(re.sub(r"<[^>]*>", " ", head))
+        incident = _INCIDENT.search(_TAG.sub(" ", head))
         detail = f", incident {incident.group(1)}" if incident else ""
         raise SourceBlocked(f"bot-block captcha page instead of content ({hits[0]!r}{detail})", url)
 
 
-def page_soup(body: bytes, url: str) -> BeautifulSoup:
+def page_tree(body: bytes, url: str) -> etree._Element:
     check_blocked(body, url)
-    # lxml is fast and reads a document cut mid-tag (the truncated 2020 fragment).
-    return BeautifulSoup(body, "lxml")
+    # libxml2 (through lxml) reads a document cut mid-tag (the truncated 2020 fragment).
+    return html.parse_html(body, url)
 
 
-def content_root(soup: BeautifulSoup) -> Tag:
+def content_root(root: etree._Element) -> etree._Element:
     """Ontario's article body (the Drupal ``body-field`` holding the headings; the page
     has others, e.g. a log-in box), else ``<main>``, else the page."""
-    fields = soup.select(".body-field")
-    best = max(fields, key=lambda f: len(f.find_all(["h2", "h3"])), default=None)
-    if best is not None and best.find(["h2", "h3"]):
-        return best
-    return soup.find("main") or soup.body or soup
+    fields = root.xpath('//*[contains(concat(" ", normalize-space(@class), " "), " body-field ")]')
+    if fields:
+        headings = html.count_within(root, fields, {"h2", "h3"})
+        best = max(fields, key=headings.__getitem__)
+        if headings[best]:
+            return best
+    for tag in ("main", "body"):
+        found = html.first(root, tag)
+        if found is not None:
+            return found
+    return root
 
 
 # --------------------------------------------------------------------------- blocks
@@ -74,7 +83,18 @@ _TEXT_TAGS = {"p", "li", "td", "th", "dt", "dd", "caption", "figcaption"}
 _CONTAINERS = _TEXT_TAGS | _HEADINGS | {"ul", "ol", "table", "div", "section", "blockquote"}
 _NESTED = _CONTAINERS - {"td", "th"}
 _SKIP = {"script", "style", "nav", "button", "svg", "noscript", "form", "template", "head"}
+_LOOSE_TEXT = {"div", "section", "body", "main", "article"}   # text straight inside is a block
 _BR = "\u2029"   # stands for <br>: "0111 – Financial managers<br>0114 – ..." are lines
+
+# What no Ontario page comes near (the real ones: paragraphs under 1,000 characters,
+# posts under 11,000, at most 6 selections in one post). A page beyond these is refused
+# with a ParseError rather than read: past them the reading would be a guess, and each
+# bound keeps the work for one post small whatever the page holds.
+MAX_BLOCK_CHARS = 20_000        # one paragraph, list item or heading
+MAX_ENTRY_CHARS = 200_000       # one post
+MAX_ENTRIES = 1_000             # posts on one page (85 on the busiest year so far)
+MAX_SELECTIONS = 30             # draws one post reports
+MAX_NOCS = 1_100                # distinct codes one post lists: NOC 2016 + 2021 have ~1,016 unit groups
 
 
 @dataclass
@@ -93,106 +113,135 @@ class Block:
     lines: tuple[str, ...] = ()  # the text split at <br>
 
 
-def _own_text(el: Tag) -> str:
-    """Text of ``el`` without nested blocks (a list item holding a sub-list)."""
-    parts = []
-    for d in el.descendants:
-        if isinstance(d, NavigableString) and not any(
-                p.name in _CONTAINERS for p in d.parents if p is not el and el in p.parents):
-            parts.append(str(d))
-    return " ".join(parts)
+def _bounded(text: str) -> str:
+    if len(text) > MAX_BLOCK_CHARS:
+        raise ParseError(f"a paragraph of {len(text):,} characters ({text[:60]!r}...): "
+                         f"no Ontario page has one over {MAX_BLOCK_CHARS:,}")
+    return text
 
 
-def _is_alert(el: Tag) -> bool:
-    return any("alert" in c for c in el.get("class") or ())
+def _is_alert(el) -> bool:
+    # "alert" inside any class name: a class name holds no space, so inside the attribute.
+    return "alert" in (el.get("class") or "")
+
+
+def _holding_blocks(root) -> set:
+    """The elements with a block (list, paragraph, heading, div...) anywhere inside:
+    one pass from the last element to the first, each asking only its children."""
+    holds: set = set()
+    for e in reversed(list(root.iter(etree.Element))):
+        for c in e:
+            if html.is_element(c) and (c.tag in _NESTED or c in holds):
+                holds.add(e)
+                break
+    return holds
 
 
 class _Walker:
-    def __init__(self) -> None:
+    """The page's headings and text blocks in reading order. Iterative: a stack of
+    (element, alert, list group, its children still to visit), so nesting depth costs
+    no recursion; text straight inside a div-like element (lxml: an element's ``text``,
+    and the ``tail`` of each child) is a block of its own."""
+
+    def __init__(self, root) -> None:
         self.blocks: list[Block] = []
         self._n = 0
         self._last_text = ""
+        self._holds = _holding_blocks(root)
 
     def _next(self) -> int:
         self._n += 1
         return self._n
 
-    def walk(self, el: Tag, alert: bool = False, group: int | None = None) -> None:
-        for child in el.children:
-            if isinstance(child, PreformattedString):      # comments, doctype, CDATA
+    def _loose(self, parent, s: str | None, alert: bool) -> None:
+        if parent.tag in _LOOSE_TEXT and s.strip():
+            self._text([], s, alert, None, is_li=False)
+
+    def walk(self, root) -> None:
+        if root.text:
+            self._loose(root, root.text, False)
+        stack = [(root, False, None, iter(root))]
+        while stack:
+            el, alert, group, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                if stack and el.tail:       # the tail of an element belongs to its parent
+                    self._loose(stack[-1][0], el.tail, stack[-1][1])
                 continue
-            if isinstance(child, NavigableString):
-                s = str(child)
-                if s.strip() and el.name in {"div", "section", "body", "main", "article", "[document]"}:
-                    self._text(child, s, alert, None, is_li=False)
-                continue
-            if not isinstance(child, Tag) or child.name in _SKIP:
+            tag = child.tag
+            if not isinstance(tag, str) or tag in _SKIP:        # comments, PIs; scripts, nav...
+                if child.tail:
+                    self._loose(el, child.tail, alert)
                 continue
             in_alert = alert or _is_alert(child)
-            if child.name in _HEADINGS:
+            if tag in _HEADINGS:
                 self.blocks.append(Block(
-                    "heading", tx.clean(child.get_text(" ").replace(_BR, " ")), level=int(child.name[1]),
-                    anchor=child.get("id") or None, classes=tuple(child.get("class") or ()), in_alert=in_alert))
-            elif child.name in ("ul", "ol"):
-                self.walk(child, in_alert, group=self._next())
-            elif child.name in _TEXT_TAGS:
-                if any(isinstance(d, Tag) and d.name in _NESTED for d in child.descendants):
-                    own = _own_text(child)
+                    "heading", _bounded(tx.clean(html.text(child))), level=int(tag[1]),
+                    anchor=child.get("id") or None, classes=html.classes(child), in_alert=in_alert))
+            elif tag in ("ul", "ol"):
+                stack.append((child, in_alert, self._next(), iter(child)))
+                continue
+            elif tag in _TEXT_TAGS:
+                is_li = tag == "li"
+                if child in self._holds:
+                    # A list item holding a sub-list: its own text is one block, the
+                    # blocks inside follow.
+                    links: list = []
+                    own = html.text(child, prune=_CONTAINERS, br=_BR, links=links)
                     if own.strip():
-                        self._text(child, own, in_alert, group, is_li=child.name == "li")
-                    self.walk(child, in_alert, group)
-                else:
-                    self._text(child, child.get_text(" "), in_alert, group, is_li=child.name == "li")
+                        self._text(links, own, in_alert, group, is_li)
+                    stack.append((child, in_alert, group, iter(child)))
+                    continue
+                links = []
+                self._text(links, html.text(child, br=_BR, links=links), in_alert, group, is_li)
             else:
-                self.walk(child, in_alert, group)
+                stack.append((child, in_alert, group, iter(child)))
+                continue
+            if child.tail:
+                self._loose(el, child.tail, alert)
 
-    def _text(self, el, raw: str, alert: bool, group: int | None, is_li: bool) -> None:
-        lines = tuple(x for x in (tx.clean(p) for p in raw.split(_BR)) if x)
-        text = tx.clean(raw.replace(_BR, " "))
+    def _text(self, links: list, raw: str, alert: bool, group: int | None, is_li: bool) -> None:
+        """A text block; ``links``: the in-page ``<a>`` elements inside it."""
+        text = _bounded(tx.clean(raw.replace(_BR, " ")))
         if not text:
             return
-        links, chars = [], 0
-        if isinstance(el, Tag):
-            for a in el.descendants:
-                if isinstance(a, Tag) and a.name == "a" and a.get("href", "").startswith("#"):
-                    links.append(a["href"][1:])
-                    chars += len(tx.clean(a.get_text(" ")))
+        lines = tuple(x for x in (tx.clean(p) for p in raw.split(_BR)) if x) if _BR in raw else (text,)
         self.blocks.append(Block(
             "text", text, group=group if group is not None else self._next(), is_li=is_li,
-            lead=self._last_text if is_li else "", anchor_links=tuple(links), link_chars=chars,
+            lead=self._last_text if is_li else "", anchor_links=tuple(a.get("href")[1:] for a in links),
+            link_chars=sum(len(tx.clean(html.text(a, br=_BR))) for a in links),
             in_alert=alert, lines=lines))
         if not is_li:
             self._last_text = text
 
 
-def page_blocks(root: Tag) -> list[Block]:
-    for br in root.find_all("br"):
-        br.replace_with(_BR)
-    w = _Walker()
+def page_blocks(root) -> list[Block]:
+    w = _Walker(root)
     w.walk(root)
     return w.blocks
 
 
 # --------------------------------------------------------------------------- page year
 
-_YEAR_IN_URL = re.compile(r"/(\d{4})-ontario-immigrant-nominee-program-updates")
-_YEAR_IN_TITLE = re.compile(r"\b((?:19|20)\d{2})\s+Ontario Immigrant Nominee Program", re.IGNORECASE)
+_YEAR_IN_URL = re.compile(r"/([0-9]{4})-ontario-immigrant-nominee-program-updates")
+_YEAR_IN_TITLE = re.compile(r"\b((?:19|20)[0-9]{2})\s+Ontario Immigrant Nominee Program", re.IGNORECASE)
 
 
-def page_year(soup: BeautifulSoup, url: str) -> int | None:
+def page_year(root, url: str) -> int | None:
     m = _YEAR_IN_URL.search(url or "")
     if m:
         return int(m.group(1))
-    for el in (soup.find("h1"), soup.find("title")):
+    for tag in ("h1", "title"):
+        el = html.first(root, tag)
         if el is not None:
-            m = _YEAR_IN_TITLE.search(el.get_text(" "))
+            m = _YEAR_IN_TITLE.search(html.text(el))
             if m:
                 return int(m.group(1))
-    canonical = soup.find("link", rel="canonical")
-    if canonical is not None:
-        m = _YEAR_IN_URL.search(canonical.get("href", ""))
-        if m:
-            return int(m.group(1))
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").split():
+            m = _YEAR_IN_URL.search(link.get("href") or "")
+            return int(m.group(1)) if m else None
     return None
 
 
@@ -213,8 +262,9 @@ class Entry:
     anchor: str | None
     blocks: list[Block] = field(default_factory=list)
 
-    @property
+    @cached_property
     def text(self) -> str:
+        """Read once the blocks are complete (every draw of the entry keeps it)."""
         return "\n".join(b.text for b in self.blocks)
 
 
@@ -227,10 +277,10 @@ def _is_sub_heading(b: Block) -> bool:
     if _SEARCH_N.match(t) or t.lower() in _GENERIC_SUB:
         return True
     if b.level == 3:
-        return not _DRAW_TITLE.search(t)
+        return not _draw_title(t)
     short = len(t.split()) <= 7
     named = reg.find_target_groups(t) or reg.find_region(t)
-    return bool(short and named and not reg.find_streams(t) and not _DRAW_TITLE.search(t))
+    return bool(short and named and not reg.find_streams(t) and not _draw_title(t))
 
 
 def _embedded_date(b: Block, year: int | None) -> tuple[date, str] | None:
@@ -333,26 +383,57 @@ def _entries(sections: list[_Section], year: int | None) -> list[Entry]:
             e.title = (tx.sentences(first) or [""])[0][:120]
         if e.anchor is None:
             e.anchor = anchors.get(e.title.lower())
-    return [e for e in entries if e.blocks or _DRAW_TITLE.search(e.title)]
+    return [e for e in entries if e.blocks or _draw_title(e.title)]
 
 
 # --------------------------------------------------------------------------- selections
 
-_ISSUED = re.compile(
+_ISSUED = tx.Caseless(
     r"\bissued\b(?:\s+[\w,()’']+){0,5}?\s+(?:invitations?|notifications?|nois?|itas?)\b"
     r"|\bcommenced issuing\b|\bresults of (?:yesterday|today)['’]s round\b"
-    r"|\b(?:conducted|held)\b[^.]*\bdraws?\b"
-    r"|\bnois? were issued to candidates\b",
-    re.IGNORECASE,
-)
+    r"|\b(?:conducted|held)\b[^.]{0,200}?\bdraws?\b"
+    r"|\bnois? were issued to candidates\b")
 # An announcement counts only with its day ("On April 13, 2021, the OINP will issue"),
 # not "will issue Notifications of Interest to applicants that meet the criteria".
-_WILL_ISSUE = re.compile(
+_WILL_ISSUE = tx.Caseless(
     r"\bwill (?:be )?issu(?:e|ed)\b(?:\s+[\w,()’']+){0,5}?\s+(?:invitations?|notifications?|nois?|itas?)\b"
-    r"|\b(?:invitations?|notifications?|nois?|itas?)\b[^.]{0,40}\bwill be issued\b",
-    re.IGNORECASE,
-)
-_TARGETED = re.compile(r"\btargeted candidates\b|\bin a separate draw\b|\bconducted a targeted draw\b", re.IGNORECASE)
+    r"|\b(?:invitations?|notifications?|nois?|itas?)\b[^.]{0,40}\bwill be issued\b")
+_TARGETED = tx.Caseless(r"\btargeted candidates\b|\bin a separate draw\b|\bconducted a targeted draw\b")
+
+
+# A block without any of these states no fact (a digit: counts, scores, dates, NOC
+# codes; the words: every pattern below and in text.py needs one), so it is skipped.
+# Substring tests on the lower-cased text: a case-blind regex alternation of the same
+# words costs some 400 ns a character in Python's re, these about 25 in all.
+_FACT_WORDS = ("score", "crs", "issu", "draw", "will", "targeted", "separate", "invitation", "notification",
+               "noi", "ita", "noc", "created", "submitted", "registered", "received", "results of")
+
+
+def _may_state_facts(text: str) -> bool:
+    low = text.lower()
+    return bool(tx.DIGIT.search(text)) or any(w in low for w in _FACT_WORDS)
+
+
+def _draw_title(text: str) -> bool:
+    low = text.lower()
+    return ("invit" in low or "issu" in low or "notification" in low) and bool(_DRAW_TITLE.search(text))
+
+
+# Each pattern above is tried only on a sentence holding a word every match holds: a
+# substring test costs a fraction of a regex search, and most sentences fail it.
+def _issued(s: str, low: str | None = None) -> bool:
+    low = s.lower() if low is None else low
+    return ("issu" in low or "results of" in low or "draw" in low) and bool(_ISSUED.search(s, low=low))
+
+
+def _will_issue(s: str, low: str | None = None) -> bool:
+    low = s.lower() if low is None else low
+    return "will" in low and bool(_WILL_ISSUE.search(s, low=low))
+
+
+def _targeted(s: str, low: str | None = None) -> bool:
+    low = s.lower() if low is None else low
+    return ("targeted" in low or "separate" in low) and bool(_TARGETED.search(s, low=low))
 _SEPARATE = re.compile(r"\bin a separate draw\b", re.IGNORECASE)
 _ALSO = re.compile(r"\b(?:also|separate)\b", re.IGNORECASE)
 _ROUND_DAY = re.compile(r"results of (yesterday|today)['’]s round", re.IGNORECASE)
@@ -376,19 +457,33 @@ class Sel:
     sentence: str = ""
     dropped: bool = False
 
+    def __post_init__(self) -> None:
+        self._seen: set[str] = set(self.nocs)
+        self._heads: set[str] = set(self.heads)
+
     def add_nocs(self, codes) -> None:
         for c in codes:
-            if c not in self.nocs:
+            if c not in self._seen:
+                self._seen.add(c)
                 self.nocs.append(c)
+        if len(self.nocs) > MAX_NOCS:
+            raise ParseError(f"one post lists {len(self.nocs):,} distinct NOC codes, more than NOC has unit groups")
+
+    def add_head(self, head: str) -> None:
+        if head not in self._heads:
+            self._heads.add(head)
+            self.heads.append(head)
 
 
 def _without_streams(text: str) -> str:
     """``text`` with stream names blanked, so "Skilled Trades stream" is not read as
     the skilled-trades occupation group."""
-    out = list(text)
+    pieces, last = [], 0
     for m in reg.stream_mentions(text):
-        out[m.start:m.end] = " " * (m.end - m.start)
-    return "".join(out)
+        pieces += [text[last:m.start], " " * (m.end - m.start)]
+        last = m.end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 _EXCLUDED = re.compile(
@@ -402,12 +497,27 @@ def _targets(chain: list[str], heads: list[str] = ()) -> tuple[list[str], reg.Re
     groups: list[str] = []
     region = None
     for i, t in enumerate(list(heads) + chain):
-        t = _EXCLUDED.sub(" ", _without_streams(t))
+        if groups and (region is not None or i < len(heads)):
+            if region is not None:
+                break
+            continue
+        text_groups, text_region = _named_in(t)
         if not groups:
-            groups = [g.slug for g in reg.find_target_groups(t)]
+            groups = list(text_groups)
         if region is None and i >= len(heads):
-            region = reg.find_region(t)
+            region = text_region
     return groups, region
+
+
+@lru_cache(maxsize=512)
+def _named_in(text: str) -> tuple[tuple[str, ...], reg.Region | None]:
+    """(group slugs, region) one text names, stream names and excluded regions aside.
+    Cached: the same sentences and titles are asked about for each of their selections."""
+    t = _without_streams(text)
+    low = t.lower()
+    if "excluding" in low or "outside" in low or "except" in low:
+        t = _EXCLUDED.sub(" ", t)
+    return tuple(g.slug for g in reg.find_target_groups(t)), reg.find_region(t)
 
 
 def _stream_refs(text: str) -> list[tuple[reg.Stream | None, str]]:
@@ -448,18 +558,24 @@ def _analyse(entry: Entry, year: int | None) -> _Analysis:
     pending_nocs: list[str] = []
     pending_counts: dict[int, int] = {}
     last_refs: list = []             # streams of the latest selection made
-    ctx: list[tuple[reg.Stream | None, str]] = []
-    for b in entry.blocks:
-        if b.kind == "text":
-            for s in tx.sentences(b.text):
-                if _ISSUED.search(s) or _WILL_ISSUE.search(s):
-                    ctx = _stream_refs(s)
-                    if ctx:
-                        break
-            if ctx:
-                break
-    if not ctx:
-        ctx = _stream_refs(entry.title) or _stream_refs(entry.text)
+    said: dict[int, list[str]] = {}       # a block's sentences, split when first asked
+
+    def sentences(b: Block) -> list[str]:
+        if id(b) not in said:
+            said[id(b)] = tx.sentences(b.text, cleaned=True)
+        return said[id(b)]
+
+    context: list = []
+
+    def ctx() -> list[tuple[reg.Stream | None, str]]:
+        """The streams the entry is about, for a selection that names none: those of
+        its first issuance sentence naming any, else of its title, else of its text.
+        Worked out when first needed (most entries are not draws)."""
+        if not context:
+            found = next((refs for b in entry.blocks if b.kind == "text" for s in sentences(b)
+                          if (_issued(s) or _will_issue(s)) and (refs := _stream_refs(s))), None)
+            context.append(found or _stream_refs(entry.title) or _stream_refs(entry.text))
+        return context[0]
 
     def new(stream_ref, kind, sentence, group, chain, score=None) -> Sel:
         return Sel(stream_ref[0], stream_ref[1], kind, group, score=score, chain=chain, sentence=sentence)
@@ -468,26 +584,31 @@ def _analyse(entry: Entry, year: int | None) -> _Analysis:
         if b.kind == "heading":
             head, head_fresh = b.text, True
             continue
-        nocs = [c for c, _ in tx.split_noc_run(b.text)] or [
-            p[0] for line in (b.lines or (b.text,)) if (p := tx.parse_noc_line(line))]
-        if nocs and (b.is_li or len(nocs) > 1 or tx.parse_noc_line(b.text)):
+        if not _may_state_facts(b.text):
+            continue        # no word any fact is stated with: nothing below would read it
+        # Block texts and lines are clean already (the walker made them so).
+        nocs = [c for c, _ in tx.split_noc_run(b.text, cleaned=True)] or [
+            p[0] for line in (b.lines or (b.text,)) if (p := tx.parse_noc_line(line, cleaned=True))]
+        if nocs and (b.is_li or len(nocs) > 1 or b.lines == (b.text,) or tx.parse_noc_line(b.text, cleaned=True)):
             targets = current or []
             if targets:
                 for sel in targets:
                     sel.add_nocs(nocs)
-                    if head_fresh and head and head not in sel.heads:
-                        sel.heads.append(head)
+                    if head_fresh and head:
+                        sel.add_head(head)
             else:
                 pending_nocs.extend(nocs)
             continue
         lead = (b.lead + " ") if b.is_li else ""
         # "targeted candidates registered for the Regional Immigration Pilot and in a
         # separate draw, targeted candidates ... with a score of 73 and above": two draws.
-        parts = [p for s in tx.sentences(b.text) for p in _SEPARATE.split(s) if p.strip(" ,.")]
+        parts = [p for s in sentences(b) for p in (_SEPARATE.split(s) if "separate" in s.lower() else [s])
+                 if p.strip(" ,.")]
         for s in parts:
-            scores = tx.find_scores(s)
-            future = bool(_WILL_ISSUE.search(s)) and bool(tx.find_dates(s))
-            issued = bool(_ISSUED.search(s)) or future
+            low = s.lower()     # asked for by each test below: made once
+            scores = tx.find_scores(s, low)
+            future = _will_issue(s, low) and bool(tx.find_dates(s))
+            issued = _issued(s, low) or future
             made: list[Sel] = []
             if scores:
                 # Several cut-offs in one sentence: "under the Foreign Worker stream if ...
@@ -503,23 +624,23 @@ def _analyse(entry: Entry, year: int | None) -> _Analysis:
                         clause = s[scores[i - 1].end if i else 0:sc.end]
                     else:
                         clause = s[0 if i == 0 else sc.start:scores[i + 1].start if i + 1 < len(scores) else len(s)]
-                    refs = _stream_refs(clause) or last_refs or ctx
+                    refs = _stream_refs(clause) or last_refs or ctx()
                     chain = ([head] if head_fresh and head else []) + [lead + clause, entry.title]
                     made += [new(r, "score", s, b.group, chain, sc) for r in refs]
                 if issued:
                     issuance.append(s)
-                counts = tx.find_counts(s)
+                counts = tx.find_counts(s, low)
                 if counts and len(made) == 1:
                     made[0].count = counts[0].value
             elif issued:
                 issuance.append(s)
                 refs = _stream_refs(s)
-                counts = tx.find_counts(s)
+                counts = tx.find_counts(s, low)
                 if refs:
                     per_stream = _pair_counts(s, counts)
                     for r in refs:
                         sel = new(r, "issuance", s, b.group, [s, entry.title])
-                        sel.announced = future and not _ISSUED.search(s)
+                        sel.announced = future and not _issued(s, low)
                         sel.count = per_stream.get(id(r[0])) if per_stream else None
                         made.append(sel)
                     if counts and not per_stream:
@@ -527,11 +648,11 @@ def _analyse(entry: Entry, year: int | None) -> _Analysis:
                             made[0].count = counts[0].value
                         else:
                             total = counts[0].value
-            elif _TARGETED.search(s):
-                refs = _stream_refs(s) or last_refs or ctx
+            elif _targeted(s, low):
+                refs = _stream_refs(s) or last_refs or ctx()
                 made += [new(r, "targeted", s, b.group, [s, entry.title]) for r in refs]
             else:
-                counts = tx.find_counts(s)
+                counts = tx.find_counts(s, low)
                 if counts:
                     # "Number of invitations issued: 480" heads the list whose "CRS score
                     # range" line makes the selection: it waits for that line.
@@ -540,21 +661,24 @@ def _analyse(entry: Entry, year: int | None) -> _Analysis:
                         same[0].count = counts[0].value
                     elif not same:
                         pending_counts[b.group] = counts[0].value
-                codes = tx.inline_nocs(s)
+                codes = tx.inline_nocs(s, cleaned=True, low=low)
                 if codes and current:
                     for sel in current:
                         sel.add_nocs(codes)
-            w = tx.find_window(s, year)
+            w = tx.find_window(s, year, low)
             if w:
                 windows.append((b.group, w))
             if made:
                 if len(made) == 1 and made[0].count is None and b.group in pending_counts:
                     made[0].count = pending_counts.pop(b.group)
                 for sel in made:
-                    codes = tx.inline_nocs(s)
+                    codes = tx.inline_nocs(s, cleaned=True, low=low)
                     if codes:
                         sel.add_nocs(codes)
                 sels += made
+                if len(sels) > MAX_SELECTIONS:
+                    raise ParseError(f"{entry.date} {entry.title[:60]!r}: {len(sels)} selections in one post, "
+                                     f"more than the {MAX_SELECTIONS} any Ontario post has held")
                 current = made
                 last_refs = [(x.stream, x.stream_name) for x in made]
                 head_fresh = False
@@ -593,7 +717,15 @@ def _pair_counts(sentence: str, counts: list[tx.Count]) -> dict[int, int]:
 
 
 def _tag(sel: Sel) -> tuple[list[str], reg.Region | None]:
-    return _targets(sel.chain, [" ".join(sel.heads)] if sel.heads else [])
+    groups, region = _targets_of(tuple(sel.chain), tuple(sel.heads))
+    return list(groups), region
+
+
+@lru_cache(maxsize=64)
+def _targets_of(chain: tuple[str, ...], heads: tuple[str, ...]) -> tuple[list[str], reg.Region | None]:
+    # _settle asks for the same selection's targets once per pair of selections: the
+    # answer is read from its texts once (the tuples hash in time linear in their length).
+    return _targets(list(chain), [" ".join(heads)] if heads else [])
 
 
 def _settle(sels: list[Sel]) -> list[Sel]:
@@ -636,7 +768,8 @@ def _settle(sels: list[Sel]) -> list[Sel]:
             for m in merged:
                 if _same_stream(m, s) and _score_key(m) == _score_key(s):
                     m.add_nocs(s.nocs)
-                    m.heads += [h for h in s.heads if h not in m.heads]
+                    for h in s.heads:
+                        m.add_head(h)
                     m.chain = [" ".join([m.chain[0], s.chain[0]])] + m.chain[1:]
                     s.dropped = True
                     break
@@ -672,11 +805,11 @@ def _draw_date(entry: Entry, issuance: list[str], year: int | None) -> date | No
             d = dm.to_date(y)
             if d and (posted is None or posted - timedelta(days=120) <= d <= posted + timedelta(days=1)):
                 return d
-        m = _ROUND_DAY.search(s)
+        m = _ROUND_DAY.search(s) if "results of" in s.lower() else None
         if m and posted:
             return posted - timedelta(days=1) if m.group(1).lower() == "yesterday" else posted
     for b in entry.blocks:
-        m = _ROUND_DAY.search(b.text)
+        m = _ROUND_DAY.search(b.text) if "results of" in b.text.lower() else None
         if m and posted:
             return posted - timedelta(days=1) if m.group(1).lower() == "yesterday" else posted
     return posted
@@ -770,36 +903,87 @@ def _record(sel: Sel, entry: Entry, day: date | None, url: str, total: int | Non
 
 def _fold_announced(out: list[DrawRecord]) -> list[DrawRecord]:
     """A "will issue" post next to its "issued" post is one draw: the announcement's NOC
-    list goes to the result. An announcement alone stays a draw, flagged."""
+    list goes to the result. An announcement alone stays a draw, flagged.
+
+    An announcement targeting T folds into the results targeting T or nothing; one
+    targeting nothing folds into every result. Each result takes, per fact, the first
+    announcement (in page order) that matches it and has the fact: found through the
+    first such announcement per target, so the work is linear in the draws."""
     by: dict[tuple, list[DrawRecord]] = defaultdict(list)
     for r in out:
         by[(r.date, r.program, r.extra.get("stream_name"))].append(r)
+    facts = {"any": lambda a: True, "nocs": lambda a: bool(a.noc_codes),
+             "start": lambda a: a.window_start is not None, "end": lambda a: a.window_end is not None}
     drop = set()
     for rs in by.values():
         done = [r for r in rs if "announced" not in r.flags]
-        for a in (r for r in rs if "announced" in r.flags):
-            match = [r for r in done if r.extra["target"] in (a.extra["target"], None) or a.extra["target"] is None]
-            if not match:
+        announced = [r for r in rs if "announced" in r.flags]
+        if not done or not announced:
+            continue
+        first: dict[str, dict] = {f: {} for f in facts}      # fact -> target -> first index
+        for i, a in enumerate(announced):
+            for f, has in facts.items():
+                if has(a):
+                    first[f].setdefault(a.extra["target"], i)
+        done_targets = {r.extra["target"] for r in done}
+
+        def source(r: DrawRecord, fact: str) -> DrawRecord | None:
+            found = first[fact]
+            if r.extra["target"] is None:       # matched by every announcement
+                i = min(found.values(), default=None)
+            else:
+                i = min((found[t] for t in (r.extra["target"], None) if t in found), default=None)
+            return announced[i] if i is not None else None
+
+        for r in done:
+            a = source(r, "any")
+            if a is None:
                 continue
-            for r in match:
-                if not r.noc_codes and a.noc_codes:
-                    r.noc_codes, r.noc_version = list(a.noc_codes), a.noc_version
-                r.window_start = r.window_start or a.window_start
-                r.window_end = r.window_end or a.window_end
-                r.extra.setdefault("announced_in", a.announcement or a.title)
-            drop.add(id(a))
+            if not r.noc_codes and (n := source(r, "nocs")) is not None:
+                r.noc_codes, r.noc_version = list(n.noc_codes), n.noc_version
+            if r.window_start is None and (w := source(r, "start")) is not None:
+                r.window_start = w.window_start
+            if r.window_end is None and (w := source(r, "end")) is not None:
+                r.window_end = w.window_end
+            r.extra.setdefault("announced_in", a.announcement or a.title)
+        for a in announced:
+            if a.extra["target"] is None or a.extra["target"] in done_targets or None in done_targets:
+                drop.add(id(a))
     return [r for r in out if id(r) not in drop]
+
+
+@contextmanager
+def naming_page(url: str):
+    """A ParseError raised deep in the reading, where the page is not at hand, names it."""
+    try:
+        yield
+    except ParseError as exc:
+        if exc.url is None:
+            raise ParseError(str(exc), url) from exc
+        raise
 
 
 def parse_oinp_updates(body: bytes, url: str) -> ParseResult:
     """One yearly updates page -> draws (one per selection) and notices."""
-    soup = page_soup(body, url)
-    year = page_year(soup, url)
-    blocks = page_blocks(content_root(soup))
+    with naming_page(url):
+        return _parse_updates(body, url)
+
+
+def _parse_updates(body: bytes, url: str) -> ParseResult:
+    root = page_tree(body, url)
+    year = page_year(root, url)
+    blocks = page_blocks(content_root(root))
     sections, dated = _sections(blocks, year)
     if not dated:
         raise ParseError("no dated entries (<h3>Month D, YYYY</h3>) found: not an OINP updates page", url)
     entries = _entries(sections, year)
+    if len(entries) > MAX_ENTRIES:
+        raise ParseError(f"{len(entries):,} posts on one page, more than the {MAX_ENTRIES:,} "
+                         "any Ontario updates page comes near", url)
+    for entry in entries:
+        if len(entry.text) > MAX_ENTRY_CHARS:
+            raise ParseError(f"{entry.date} {entry.title[:60]!r}: a post of {len(entry.text):,} characters, "
+                             f"more than the {MAX_ENTRY_CHARS:,} any Ontario post comes near", url)
     result = ParseResult()
     records: list[DrawRecord] = []
     for entry in entries:
@@ -835,4 +1019,4 @@ def parse_oinp_page(body: bytes, url: str) -> ParseResult:
 
 
 # ".../page/2024-ontario-immigrant-nominee-program-updates": the yearly pages' address shape.
-UPDATES_PAGE = re.compile(r"\d{4}-ontario-immigrant-nominee-program-updates")
+UPDATES_PAGE = re.compile(r"[0-9]{4}-ontario-immigrant-nominee-program-updates")

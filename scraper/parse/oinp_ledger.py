@@ -14,19 +14,24 @@ import re
 from collections import defaultdict
 from dataclasses import fields
 
-from bs4 import Tag
-
+from scraper.parse import html
 from scraper.parse import text as tx
-from scraper.parse.oinp import SOURCE, assign_keys, content_root, page_soup
+from scraper.parse.oinp import SOURCE, assign_keys, content_root, naming_page, page_tree
 from scraper.records import DrawRecord, ParseError, ParseResult
 from store.reference import oinp_streams as reg
 
 log = logging.getLogger(__name__)
 
-_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
+_YEAR = re.compile(r"\b((?:19|20)[0-9]{2})\b")
+_DAY_RANGE = re.compile(r"[0-9]\s*[-–]\s*[0-9]")
+_LEDGER_TAGS = ("h2", "h3", "h4", "table")
 # Notes end with a pointer to another page ("Please refer to the OINP Tech Draw page"):
 # only the part before it says what was targeted.
 _REFER = re.compile(r"\bplease refer\b.*", re.IGNORECASE | re.DOTALL)
+
+
+def _unreferred(text: str) -> str:
+    return _REFER.sub("", text) if "please refer" in text.lower() else text
 
 
 def _column(header: str) -> str | None:
@@ -44,8 +49,21 @@ def _column(header: str) -> str | None:
     return None
 
 
-def _cells(row: Tag) -> list[str]:
-    return [tx.clean(c.get_text(" ")) for c in row.find_all(["td", "th"])]
+def _own(el, tags: set[str]) -> list:
+    """The ``tags`` elements inside ``el`` that belong to it, not to a table nested in it
+    (so each cell and row is read once, however tables nest)."""
+    found, stack = [], [c for c in reversed(el) if html.is_element(c)]
+    while stack:
+        e = stack.pop()
+        if e.tag in tags:
+            found.append(e)
+        elif e.tag != "table":
+            stack.extend(c for c in reversed(e) if html.is_element(c))
+    return found
+
+
+def _cells(row) -> list[str]:
+    return [tx.clean(html.text(c, prune={"table"})) for c in _own(row, {"td", "th"})]
 
 
 def _row_record(cols: dict[str, str], stream: reg.Stream | None, stream_name: str, url: str,
@@ -61,7 +79,7 @@ def _row_record(cols: dict[str, str], stream: reg.Stream | None, stream_name: st
         round_time = tx.eastern_to_utc(day, at)
     flags: list[str] = []
     extra: dict = {"page": "ledger", "date_text": date_text}
-    if len({(d.month, d.day) for d in dates}) > 1 or re.search(r"\d\s*[-–]\s*\d", date_text):
+    if len({(d.month, d.day) for d in dates}) > 1 or _DAY_RANGE.search(date_text):
         extra["date_range"] = True      # "August 11 - 16, 2023": keyed by its first day
     score = tx.parse_score_cell(cols["score"]) if cols.get("score") else None
     if cols.get("score"):
@@ -72,10 +90,20 @@ def _row_record(cols: dict[str, str], stream: reg.Stream | None, stream_name: st
     count = tx.parse_count(cols["number"]) if cols.get("number") else None
     if cols.get("number", "").rstrip().endswith("*"):
         flags.append("footnote")
+    # A cell that says something but not a value: kept verbatim and flagged, never
+    # read as a part of itself ("4,19") or as nothing at all.
+    raw = {}
+    for column, value in (("number", count), ("score", score), ("window", window)):
+        cell = cols.get(column, "")
+        if value is None and not tx.is_placeholder(cell):
+            raw[column] = cell
+            flags.append(f"unreadable_{column}")
+    if raw:
+        extra["raw"] = raw
     notes = cols.get("notes", "")
     if notes:
         extra["notes"] = notes
-    about = _REFER.sub("", notes)
+    about = _unreferred(notes)
     groups = [g.slug for g in reg.find_target_groups(about)]
     region = reg.find_region(about)
     extra["targets"] = groups + ([region.slug] if region else [])
@@ -88,7 +116,7 @@ def _row_record(cols: dict[str, str], stream: reg.Stream | None, stream_name: st
     name = stream.name if stream else stream_name
     title = f"{name}: {notes}" if notes else name
     return DrawRecord(
-        source=SOURCE, key="", date=day, title=_REFER.sub("", title).strip(" .–-"),
+        source=SOURCE, key="", date=day, title=_unreferred(title).strip(" .–-"),
         program=stream.slug if stream else "unknown", round_time=round_time, invitations=count,
         score_min=score[0] if score else None, score_max=score[1] if score else None,
         score_system=stream.score_system if stream else None,
@@ -101,28 +129,33 @@ def _row_record(cols: dict[str, str], stream: reg.Stream | None, stream_name: st
 
 def parse_oinp_ledger(body: bytes, url: str) -> ParseResult:
     """One ledger page -> one draw per table row."""
-    soup = page_soup(body, url)
-    root = content_root(soup)
+    with naming_page(url):
+        return _parse_ledger(body, url)
+
+
+def _parse_ledger(body: bytes, url: str) -> ParseResult:
+    root = content_root(page_tree(body, url))
     result = ParseResult()
     year: int | None = None
     stream: reg.Stream | None = None
     stream_name = ""
     tables = 0
-    for el in root.find_all(["h2", "h3", "h4", "table"]):
-        if el.name in ("h2", "h3", "h4"):
-            heading = tx.clean(el.get_text(" "))
+    for el in root.iter(*_LEDGER_TAGS):
+        if el.tag != "table":
+            # A heading's own text: one nested in it is read when the loop reaches it.
+            heading = tx.clean(html.text(el, prune=_LEDGER_TAGS))
             m = _YEAR.search(heading)
-            if el.name == "h2":
+            if el.tag == "h2":
                 year = int(m.group(1)) if m else year
                 stream = None
             found = reg.find_stream(heading)
             if found is not None:
                 stream, stream_name = found, heading
-            elif el.name != "h2":
+            elif el.tag != "h2":
                 # Not a stream Ontario is known to have: kept verbatim if a table follows.
                 stream, stream_name = None, heading
             continue
-        rows = el.find_all("tr")
+        rows = _own(el, {"tr"})
         if not rows:
             continue
         header = [_column(h) for h in _cells(rows[0])]

@@ -89,8 +89,11 @@ _GENERIC_KEYWORDS = (
 )
 
 # "... (Version 1)" / "..., 2026-Version 3" at the end of a round name.
+# ASCII digits, a bounded version number, and a match that starts only where a run of
+# separators starts (else a long run of commas is rescanned from each comma).
 _SUFFIX = re.compile(
-    r"[\s,]*\(?\s*(?:(?P<year>\d{4})\s*-\s*)?version\s*(?P<n>\d+)\s*\)?\s*$", re.IGNORECASE)
+    r"(?<![\s,])[\s,]*\(?\s*(?:(?P<year>[0-9]{4})\s*-\s*)?version\s*(?P<n>[0-9]{1,3})\s*\)?\s*$",
+    re.IGNORECASE)
 _CANONICAL_LABEL = re.compile(r"(?:\d{4}-)?Version [1-9]\d*")
 
 

@@ -95,10 +95,14 @@ class _Registry:
     by_alias: dict[str, Stream | Region | TargetGroup]
 
 
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
 def _norm(text: str) -> str:
     """Lower case with every non-alphanumeric character replaced by a space; same
-    length as ``text``, so match positions are positions in the original."""
-    return "".join(c if c.isalnum() and c.isascii() else " " for c in text.lower())
+    length as ``text``, so match positions are positions in the original (non-ASCII
+    letters are blanked before lower-casing, which could change the length: "İ")."""
+    return _NOT_ALNUM.sub(" ", text).lower()
 
 
 def _words(alias: str) -> list[str]:
@@ -203,8 +207,20 @@ def _mentions(kind: str, text: str) -> tuple[Mention, ...]:
     # Cached: a page asks about the same headings and sentences many times.
     reg = _registry()
     pattern = {"stream": reg.stream_re, "region": reg.region_re, "group": reg.group_re}[kind]
-    return tuple(Mention(m.start(), m.end(), text[m.start():m.end()], reg.by_alias[m.lastgroup])
-                 for m in pattern.finditer(_norm(text)))
+    norm = _norm(text)
+    out = []
+    for found in _scanner(pattern).finditer(norm):
+        m = pattern.match(norm, found.start())      # the same match, now naming its alias
+        out.append(Mention(m.start(), m.end(), text[m.start():m.end()], reg.by_alias[m.lastgroup]))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _scanner(pattern: re.Pattern) -> re.Pattern:
+    """``pattern`` without its named groups. Python's re tests an alternative's first
+    letter before entering it only when the alternative is not a group, so this finds
+    the same matches ~10x faster on long texts; ``pattern`` then names the few found."""
+    return re.compile(re.sub(r"\(\?P<[a-z]+[0-9]+>", "(?:", pattern.pattern))
 
 
 def streams() -> list[Stream]:
