@@ -37,8 +37,9 @@ class Case:
     outcome: str            # "draws" | "error" | "either"
 
 
-def _fill(unit: str, size: int = SIZE) -> str:
-    return unit * (size // len(unit) + 1)
+def _fill(unit: str, size: int | None = None) -> str:
+    """``unit`` repeated to ``size`` characters (SIZE, read when called: the bench varies it)."""
+    return unit * ((SIZE if size is None else size) // len(unit) + 1)
 
 
 def _feed() -> dict:

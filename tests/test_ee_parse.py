@@ -1,4 +1,5 @@
 """The Express Entry parser over every real snapshot of IRCC's feed."""
+import json
 from datetime import date, datetime, timezone
 
 import pytest
@@ -119,3 +120,114 @@ def test_malformed_snapshot_is_a_parse_error():
 def test_broken_bodies_fail_loudly(body, message):
     with pytest.raises(ParseError, match=message):
         parse_express_entry(body, URL)
+
+
+# --------------------------------------------------------------------------- total and strict
+
+def _feed_with(changes: dict, number: str = "411") -> bytes:
+    """The real 2026-04-21 feed with round ``number``'s values replaced (None: key removed)."""
+    doc = json.loads(data("ee_rounds_123_en.2026-04-21.raw.json").decode("utf-8-sig"))
+    row = next(r for r in doc["rounds"] if r["drawNumber"] == number)
+    for key, value in changes.items():
+        if value is None:
+            row.pop(key)
+        else:
+            row[key] = value
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def _round(changes: dict, number: str = "411"):
+    result = parse_express_entry(_feed_with(changes, number), URL)
+    return {d.key: d for d in result.draws}[number], result.problems
+
+
+def test_a_json_number_where_the_feed_has_a_string_is_that_number():
+    d, problems = _round({"drawCRS": 419, "drawSize": 4000})
+    assert (d.score_min, d.invitations) == (419, 4000) and not d.flags
+
+
+@pytest.mark.parametrize("field,value,attribute", [
+    ("drawCRS", [419], "score_min"), ("drawCRS", {"crs": 419}, "score_min"), ("drawCRS", 419.0, "score_min"),
+    ("drawCRS", True, "score_min"), ("drawCRS", -419, "score_min"),
+    ("drawSize", "4²", "invitations"), ("drawSize", "9" * 5000, "invitations"),
+    ("drawSize", "٤٠٠٠", "invitations"), ("drawSize", "４０００", "invitations"),
+    ("drawSize", "4,19", "invitations"), ("drawSize", "4 19", "invitations"), ("drawSize", "4,1,9", "invitations"),
+    ("drawDateTime", ["April 15, 2026 at 10:43:11 UTC"], "round_time"),
+    ("drawDateTime", "April 15, 2026 at 1٠:43:11 UTC", "round_time"),
+    ("drawNumberURL", 7, "url"), ("drawText2", {"a": 1}, "programs_covered"),
+])
+def test_what_does_not_read_is_kept_verbatim_and_flagged(field, value, attribute):
+    d, problems = _round({field: value})
+    assert getattr(d, attribute) in (None, [])
+    assert f"unreadable_{field}" in d.flags
+    verbatim = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    assert d.extra["raw"][field] == verbatim
+    assert any(f"round 411: {field}=" in p for p in problems)
+
+
+def test_an_unreadable_distribution_bucket_is_flagged_not_summed():
+    d, _ = _round({"dd1": "3²5", "dd18": ["233555"]})
+    dist = d.extra["distribution"]
+    assert dist["buckets"]["601-1200"] is None and dist["total"] is None
+    assert {"unreadable_dd1", "unreadable_dd18"} <= set(d.flags)
+
+
+def test_a_round_name_of_another_type_is_unreadable_and_unknown():
+    d, _ = _round({"drawName": 3})
+    assert d.title == "" and d.program == "unknown"
+    assert {"unreadable_drawName", "unknown_program"} <= set(d.flags)
+
+
+@pytest.mark.parametrize("value", ["4,000", "1,000,000", "4000", " 419 ", "0", "419\u00a0"])
+def test_numbers_with_thousands_where_thousands_are(value):
+    from scraper.parse.express_entry import parse_int
+
+    assert parse_int(value) == int(value.replace(",", "").strip())
+
+
+@pytest.mark.parametrize("value", ["4,19", "4 19", "4,1,9", "4,0000", "04,000,", "4²", "٤٠٠٠", "４０００",
+                                   "4.5", "-5", "9" * 5000, "1234567890", ""])
+def test_numbers_that_do_not_read(value):
+    from scraper.parse.express_entry import parse_int
+
+    assert parse_int(value) is None
+
+
+def test_dates_in_other_digits_do_not_read():
+    from scraper.parse.express_entry import parse_draw_date
+
+    assert parse_draw_date("2023-01-11") == parse_draw_date("11-01-2023") == date(2023, 1, 11)
+    assert parse_draw_date("２０２３-01-11") is None and parse_draw_date("٢٠٢٣-01-11") is None
+    assert parse_draw_date("2023-02-30") is None
+
+
+@pytest.mark.parametrize("value,message", [
+    ([411], "no drawNumber"), ({"n": 411}, "no drawNumber"), ("", "no drawNumber"),
+    ("٤١١", "not a round number"), ("411 412", "not a round number"), ("91-A", "not a round number"),
+])
+def test_a_round_nobody_can_name_fails_the_feed(value, message):
+    with pytest.raises(ParseError, match=message):
+        parse_express_entry(_feed_with({"drawNumber": value}), URL)
+
+
+def test_a_round_number_typed_as_a_json_number_keeps_its_key():
+    result = parse_express_entry(_feed_with({"drawNumber": 411}), URL)
+    assert "411" in {d.key for d in result.draws}
+
+
+def test_json_nested_too_deep_is_a_parse_error():
+    with pytest.raises(ParseError, match="nested too deep"):
+        parse_express_entry(b'{"rounds": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", URL)
+
+
+def test_a_feed_of_implausibly_many_rounds_is_refused():
+    from scraper.parse.express_entry import MAX_ROUNDS
+
+    body = json.dumps({"rounds": [{"drawNumber": str(i)} for i in range(MAX_ROUNDS + 1)]}).encode()
+    with pytest.raises(ParseError, match="rounds, more than"):
+        parse_express_entry(body, URL)
+
+
+def test_a_malformed_link_is_no_link():
+    d, _ = _round({"drawNumberURL": "<a href='//[broken'>411</a>"})
+    assert d.url is None

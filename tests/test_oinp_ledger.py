@@ -200,3 +200,29 @@ def test_stored_draw_and_a_new_crawl_of_either_page_converge():
         assert merge_oinp([led[key], stored]) == [stored]
         # a ledger-only row, then the updates page: the same row as both at once
         assert merge_oinp([merge_oinp([led[key]])[0], upd[key]]) == [stored]
+
+
+# --------------------------------------------------------------------------- strict cells
+
+def test_real_ledgers_read_every_cell_or_say_it_has_no_value():
+    # Every number, score and window cell of both real ledgers reads, or is "N/A"/empty.
+    assert not [r.key for r in both_ledgers() if any(f.startswith("unreadable_") for f in r.flags)]
+
+
+@pytest.mark.parametrize("cell", ["7,86", "78 6", "7,8,6", "٧٨٦", "７８６", "78⁶", "about 786", "9" * 5000])
+def test_a_count_cell_that_does_not_read_is_kept_verbatim_and_flagged(cell):
+    body, url = render(DATA / ITA)
+    row = b"| April 30, 2026 | 786 |"
+    assert row in (DATA / ITA).read_bytes()
+    html = body.replace(b"<td>April 30, 2026</td>\n<td>786</td>", f"<td>April 30, 2026</td>\n<td>{cell}</td>".encode())
+    assert html != body
+    r = by_key(parse_oinp_ledger(html, url).draws)["2026-04-30/foreign_worker"]
+    assert r.invitations is None and "unreadable_number" in r.flags and r.extra["raw"]["number"] == cell
+    assert r.score_min == 57            # the rest of the row still reads
+
+
+def test_a_count_cell_with_thousands_where_thousands_are_reads():
+    body, url = render(DATA / ITA)
+    html = body.replace(b"<td>April 30, 2026</td>\n<td>786</td>", b"<td>April 30, 2026</td>\n<td>1,786*</td>")
+    r = by_key(parse_oinp_ledger(html, url).draws)["2026-04-30/foreign_worker"]
+    assert r.invitations == 1786 and "footnote" in r.flags and "unreadable_number" not in r.flags

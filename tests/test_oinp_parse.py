@@ -336,3 +336,72 @@ def test_text_helpers_on_strings_from_the_pages():
     assert tx.parse_noc_line("Data Scientists ( NOC 21211)") == ("21211", "Data Scientists")
     assert tx.parse_noc_line("2024 OINP results") is None
     assert tx.clean("Comprehensive Ranking System ( CRS )\u00a0score") == "Comprehensive Ranking System (CRS) score"
+
+
+# --------------------------------------------------------------------------- total and strict
+
+def _page_2026() -> tuple[bytes, str]:
+    return render(DATA / "oinp_updates_2026.2026-06-19.md")
+
+
+def test_html_nested_1000_deep_is_a_parse_error_not_a_crash():
+    body, url = _page_2026()
+    body = body.replace(b"<main>", b"<main>" + b"<div>" * 1_000).replace(b"</main>", b"</div>" * 1_000 + b"</main>")
+    with pytest.raises(ParseError, match="Excessive depth"):
+        parse_oinp_updates(body, url)
+
+
+def test_html_nested_250_deep_reads_the_same_draws():
+    body, url = _page_2026()
+    deep = body.replace(b"<main>", b"<main>" + b"<div>" * 250).replace(b"</main>", b"</div>" * 250 + b"</main>")
+    plain, nested = parse_oinp_updates(body, url), parse_oinp_updates(deep, url)
+    assert [d.as_dict() for d in nested.draws] == [d.as_dict() for d in plain.draws]
+
+
+def test_digits_of_other_scripts_are_not_read_as_numbers():
+    body, url = _page_2026()
+    # The 2026-04-30 post's cut-off for the Foreign Worker stream, in Arabic-Indic and
+    # full-width digits: neither is 57.
+    for digits in ("٥٧", "５７"):
+        odd = body.replace(b"Candidates with a score of 57 and above", f"Candidates with a score of {digits} and above".encode())
+        fw = draws(parse_oinp_updates(odd, url))
+        assert all(d.score_min != 57 for k, d in fw.items() if k.startswith("2026-04-30/foreign_worker"))
+
+
+@pytest.mark.parametrize("written", ["1,063", "1063"])
+def test_counts_with_thousands_where_thousands_are(written):
+    from scraper.parse import text as tx
+
+    assert [c.value for c in tx.find_counts(f"On April 30, 2026, we issued {written} invitations to apply")] == [1063]
+
+
+@pytest.mark.parametrize("written", ["10,63", "1 063", "1,0,6,3", "١٠٦٣", "１０６３", "10²", "9" * 5000, "1.063"])
+def test_counts_that_do_not_read(written):
+    from scraper.parse import text as tx
+
+    assert tx.find_counts(f"On April 30, 2026, we issued {written} invitations to apply") == []
+
+
+def test_a_month_in_another_alphabet_is_no_date():
+    from scraper.parse import text as tx
+
+    # "ſ" (long s) folds to "s" in Python's case-blind matching: not September.
+    assert tx.find_dates("ſeptember 3, 2024") == [] and tx.parse_date("September 3, 2024") == date(2024, 9, 3)
+
+
+def test_a_paragraph_no_page_has_is_refused():
+    from scraper.parse.oinp import MAX_BLOCK_CHARS
+
+    body, url = _page_2026()
+    long = b"<p>" + b"Ontario " * (MAX_BLOCK_CHARS // 8 + 1) + b"</p>"
+    with pytest.raises(ParseError, match="a paragraph of .* characters") as caught:
+        parse_oinp_updates(body.replace(b"</main>", long + b"</main>"), url)
+    assert caught.value.url == url
+
+
+def test_a_page_of_implausibly_many_tags_is_refused_before_parsing():
+    from scraper.parse.html import MAX_TAGS
+
+    body, url = _page_2026()
+    with pytest.raises(ParseError, match="tags, more than"):
+        parse_oinp_updates(body.replace(b"</main>", b"<b></b>" * MAX_TAGS + b"</main>"), url)

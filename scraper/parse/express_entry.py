@@ -247,6 +247,8 @@ def parse_round(row: dict, url: str) -> tuple[DrawRecord, list[str]]:
             if value is not None:
                 unreadable(field, value)
         counts[field] = n
+    covered = programs_covered(string_of("drawText2"))
+    link = round_link(string_of("drawNumberURL"))
     # The date as typed: IRCC re-types dates in place ("11-01-2023" -> "2023-01-11"), and
     # such an edit is a correction users should be able to see in the draw's revisions.
     extra = {"published_date": published_date,
@@ -268,8 +270,8 @@ def parse_round(row: dict, url: str) -> tuple[DrawRecord, list[str]]:
         score_min=counts["drawCRS"],
         score_system="crs",
         selection_kind="ita",
-        programs_covered=programs_covered(string_of("drawText2")),
-        url=round_link(string_of("drawNumberURL")),
+        programs_covered=covered,
+        url=link,
         text=" | ".join(f"{k}: {row[k]}" for k in ("drawName", "drawText2", "drawDateTime", "drawCutOff")
                         if row.get(k) and isinstance(row[k], str)),
         extra=extra,

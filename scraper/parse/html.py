@@ -34,7 +34,11 @@ def decode(body: bytes) -> str:
         if body.startswith(bom):
             return body[len(bom):].decode(codec, "replace")
     declared = _CHARSET.search(body[:4096])
-    for codec in ([declared.group(1).decode("ascii")] if declared else []) + ["utf-8"]:
+    codecs = [declared.group(1).decode("ascii")] if declared else []
+    # A page cannot declare UTF-16/32 in its own ASCII-compatible bytes: browsers read
+    # such a declaration as UTF-8 (WHATWG encoding sniffing), and so does this.
+    codecs = [c for c in codecs if not c.lower().replace("-", "").startswith(("utf16", "utf32"))]
+    for codec in codecs + ["utf-8"]:
         try:
             return body.decode(codec)
         except (LookupError, UnicodeDecodeError):
