@@ -16,10 +16,21 @@ from tests.conftest import data
 URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
 
 
+def corrected_feed() -> bytes:
+    """The real 2026-04-21 feed with round 237's invitations corrected from 5,500 to 5,600:
+    between the real snapshots nothing but wording changed (no revision), so the
+    correction shown by ``draws show`` is made here."""
+    doc = json.loads(data("ee_rounds_123_en.2026-04-21.raw.json").decode("utf-8-sig"))
+    (row,) = [r for r in doc["rounds"] if r["drawNumber"] == "237"]
+    row["drawSize"] = "5,600"
+    return json.dumps(doc).encode()
+
+
 @pytest.fixture
 def config(tmp_path, store_session, store_engine):
     ingest(store_session, "express_entry", parse_express_entry(data("ee_rounds_123_en.2023-01-17.raw.json"), URL))
     ingest(store_session, "express_entry", parse_express_entry(data("ee_rounds_123_en.2026-04-21.raw.json"), URL))
+    ingest(store_session, "express_entry", parse_express_entry(corrected_feed(), URL))
     path = tmp_path / "config.toml"
     path.write_text(f'[database]\nurl = "{store_engine.url.render_as_string(hide_password=False)}"\n')
     return str(path)
@@ -64,10 +75,11 @@ def test_max_crs_and_source(config):
 def test_show_with_revision(config):
     result = run(config, "draws", "show", "237")
     assert result.exit_code == 0, result.output
+    # The retyped date between the real 2023-01-17 and 2026-04-21 feeds is no revision.
     assert "revisions: 1" in result.output
-    assert "extra.published_date: '11-01-2023' -> '2023-01-11'" in result.output
+    assert "invitations: 5500 -> 5600" in result.output
     detail = json.loads(run(config, "draws", "show", "237", "--format", "json").output)[0]
-    assert detail["revisions"][0]["changes"] == {"extra.published_date": ["11-01-2023", "2023-01-11"]}
+    assert detail["revisions"][0]["changes"] == {"invitations": [5500, 5600]}
 
 
 def test_show_unknown_key(config):
