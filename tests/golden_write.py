@@ -23,9 +23,8 @@ from typing import Callable
 if __package__ in (None, ""):       # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scraper.parse.express_entry import parse_express_entry  # noqa: E402
-from scraper.parse.oinp import parse_oinp_updates  # noqa: E402
-from scraper.parse.oinp_ledger import merge_oinp, parse_oinp_ledger  # noqa: E402
+from scraper.sources.express_entry.parse import parse_express_entry  # noqa: E402
+from scraper.parse.oinp import merge_oinp, parse_oinp_ledger, parse_oinp_updates  # noqa: E402
 from scraper.records import ParseError, ParseResult  # noqa: E402
 from tests.md_render import fixture_page, parsed_updates, render  # noqa: E402
 
