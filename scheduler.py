@@ -13,8 +13,17 @@ import traceback
 from functools import cached_property
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
-from store.config import ENV_VAR, ConfigError, Settings, load_config
+from configfile import ENV_VAR, ConfigError, Settings, load_config
+from notifier.cli import COMMANDS as notifier_commands
+from notifier.match import enqueue_matches
+from notifier.secrets import MaskingFormatter, mask, remember
+from notifier.subscribers import sync_config, watch_subscribers
+from scraper.cli import COMMANDS as scraper_commands
+from scraper.service_cli import COMMANDS as service_commands
+from store.cli import COMMANDS as store_commands
+from store.db import DatabaseError, explain, make_engine, session as open_session
 
 log = logging.getLogger("drawwatch")
 
@@ -35,28 +44,20 @@ class App:
     @cached_property
     def engine(self):
         """The engine of commands that write: creates the database and its schema if missing."""
-        from store.db import make_engine
-
         db = self.settings.database
         return make_engine(db.url, lock_timeout=db.lock_timeout)
 
     @cached_property
     def reader(self):
         """The engine of commands that only read: the database must exist; nothing is written."""
-        from store.db import make_engine
-
         db = self.settings.database
         return make_engine(db.url, read_only=True, lock_timeout=db.lock_timeout)
 
     def session(self):
-        from store.db import session
-
-        return session(self.engine)
+        return open_session(self.engine)
 
     def read_session(self):
-        from store.db import session
-
-        return session(self.reader)
+        return open_session(self.reader)
 
     def close(self) -> None:
         """Let go of the database (its connections, and with them its files)."""
@@ -66,8 +67,6 @@ class App:
 
     def synced_session(self):
         """A session after the config file's subscribers were brought into the database."""
-        from notifier.subscribers import sync_config
-
         session = self.session()
         try:
             sync_config(session, self.settings)
@@ -78,15 +77,11 @@ class App:
 
     def matcher(self):
         """The notifier's in-transaction matcher, with the config's subscribers synced in."""
-        from notifier.match import enqueue_matches
-
         self.synced_session().close()
         return enqueue_matches
 
 
 def setup_logging(settings: Settings) -> None:
-    from notifier.secrets import MaskingFormatter, remember, watch_subscribers
-
     # Every record of every logger, at every level, leaves through this one handler, and
     # its formatter masks the whole line (arguments and tracebacks included) with the
     # secrets of every notification URL known: the config's, and each subscriber read
@@ -125,16 +120,9 @@ class DrawwatchGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except ConfigError as exc:
-            from notifier.secrets import mask
-
             click.echo(f"config error: {mask(str(exc))}", err=True)
             ctx.exit(EXIT_CONFIG)
         except Exception as exc:
-            from sqlalchemy.exc import SQLAlchemyError
-
-            from notifier.secrets import mask
-            from store.db import DatabaseError, explain
-
             if isinstance(exc, SQLAlchemyError):
                 exc = explain(exc, _database_url(ctx))
             if isinstance(exc, BrokenPipeError):
@@ -163,11 +151,6 @@ def main(ctx, config_path):
 
 
 def _register() -> None:
-    from notifier.cli import COMMANDS as notifier_commands
-    from scraper.cli import COMMANDS as scraper_commands
-    from scraper.service_cli import COMMANDS as service_commands
-    from store.cli import COMMANDS as store_commands
-
     for command in (*store_commands, *scraper_commands, *service_commands, *notifier_commands):
         main.add_command(command)
 

@@ -35,15 +35,15 @@ from sqlmodel import col, func, select  # noqa: E402
 
 from notifier.match import enqueue_matches  # noqa: E402
 from notifier.subscribers import validate  # noqa: E402
-from scraper.parse.express_entry import parse_express_entry  # noqa: E402
-from scraper.parse.oinp_ledger import merge_oinp, parse_oinp_ledger  # noqa: E402
+from scraper.sources.express_entry.parse import parse_express_entry  # noqa: E402
+from scraper.sources.oinp.parse import merge_oinp, parse_oinp_ledger  # noqa: E402
 from scraper.records import ParseResult  # noqa: E402
-from scraper.sources import SOURCES  # noqa: E402
-from store.config import Settings  # noqa: E402
+from scraper.sources.registry import SOURCES  # noqa: E402
+from configfile import Settings  # noqa: E402
 from store.db import make_engine, session  # noqa: E402
 from store.ingest import ingest  # noqa: E402
 from store.models import Notification, Subscriber  # noqa: E402
-from store.reference.ee_categories import versions  # noqa: E402
+from scraper.sources.express_entry.categories import versions  # noqa: E402
 from tests.md_render import parsed_updates, render  # noqa: E402
 
 DATA = ROOT / "tests" / "data"

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scraper.parse.express_entry import parse_express_entry  # noqa: E402
+from scraper.sources.express_entry.parse import parse_express_entry  # noqa: E402
 from store.db import make_engine, session  # noqa: E402
 from store.ingest import ingest  # noqa: E402
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import click
+from sqlmodel import col, select
 
-from notifier.profile import INTERESTS, PROGRAMS
+from notifier import subscribers
+from notifier.match import decisions_for
+from notifier.profile import INTERESTS, PROGRAMS, MatchProfile
+from notifier.secrets import mask, mask_url
+from store.models import Draw, Notification, Subscriber
 from store.output import FORMATS, render
 
 EXIT_USAGE = 2
@@ -65,8 +71,6 @@ def _fail(ctx, message: str) -> None:
 
 
 def _summary(row) -> dict:
-    from notifier.secrets import mask_url
-
     p = row.profile
     return {"name": row.name, "origin": row.origin, "active": row.active,
             "urls": [mask_url(u) for u in p.get("urls", [])], "nocs": p.get("nocs", []), "crs": p.get("crs"),
@@ -85,8 +89,6 @@ def subscribers_group():
 @click.pass_context
 def add_cmd(ctx, name, **options):
     """Add a subscriber NAME with the given profile."""
-    from notifier import subscribers
-
     with ctx.obj.synced_session() as session:
         try:
             row = subscribers.add(session, {"name": name, **_changes(options)})
@@ -102,8 +104,6 @@ def add_cmd(ctx, name, **options):
 @click.pass_context
 def edit_cmd(ctx, name, clear, **options):
     """Change fields of subscriber NAME (list options replace the whole list)."""
-    from notifier import subscribers
-
     with ctx.obj.synced_session() as session:
         try:
             subscribers.edit(session, name, _changes(options), tuple(clear))
@@ -117,8 +117,6 @@ def edit_cmd(ctx, name, clear, **options):
 @click.pass_context
 def remove_cmd(ctx, name):
     """Remove subscriber NAME and its outbox rows."""
-    from notifier import subscribers
-
     with ctx.obj.synced_session() as session:
         try:
             gone = subscribers.remove(session, name)
@@ -133,8 +131,6 @@ def remove_cmd(ctx, name):
 @click.pass_context
 def list_cmd(ctx, include_inactive, fmt):
     """List subscribers (URLs masked)."""
-    from notifier import subscribers
-
     with ctx.obj.synced_session() as session:
         rows = [_summary(r) for r in subscribers.listing(session, include_inactive=include_inactive)]
     click.echo(render(rows, fmt, ("name", "origin", "urls", "nocs", "crs", "programs", "notify", "delivery")))
@@ -145,11 +141,6 @@ def list_cmd(ctx, include_inactive, fmt):
 @click.pass_context
 def show_cmd(ctx, name):
     """Show subscriber NAME's whole profile (URLs masked)."""
-    import json
-
-    from notifier import subscribers
-    from notifier.secrets import mask_url
-
     with ctx.obj.synced_session() as session:
         row = subscribers.get(session, name)
     if row is None:
@@ -164,8 +155,7 @@ def show_cmd(ctx, name):
 @click.pass_context
 def notify_test_cmd(ctx, name):
     """Send a test message to each channel of subscriber NAME and report each outcome."""
-    from notifier import subscribers
-    from notifier.deliver import send_test
+    from notifier.deliver import send_test  # deferred: delivery loads Apprise and Jinja
 
     app = ctx.obj
     with app.synced_session() as session:
@@ -189,13 +179,6 @@ def notify_test_cmd(ctx, name):
 @click.pass_context
 def matches_cmd(ctx, names, keys, source, since, limit, fmt):
     """Which past draws each profile would have matched, and why (to tune a profile)."""
-    from sqlmodel import col, select
-
-    from notifier import subscribers
-    from notifier.match import decisions_for
-    from notifier.profile import MatchProfile
-    from store.models import Draw
-
     with ctx.obj.read_session() as session:
         rows = subscribers.current(session, ctx.obj.settings)
         if names:
@@ -238,11 +221,6 @@ def matches_cmd(ctx, names, keys, source, since, limit, fmt):
 @click.pass_context
 def outbox_cmd(ctx, statuses, limit, fmt):
     """Deliveries waiting, retrying or failed (errors shown with secrets masked)."""
-    from sqlmodel import col, select
-
-    from notifier.secrets import mask
-    from store.models import Draw, Notification, Subscriber
-
     statuses = statuses or ("pending", "sending", "failed")
     with ctx.obj.read_session() as session:
         rows = session.exec(select(Notification, Subscriber.name, Draw.source, Draw.key)
@@ -260,7 +238,7 @@ def outbox_cmd(ctx, statuses, limit, fmt):
 @click.pass_context
 def deliver_cmd(ctx):
     """Send what is due in the outbox now (the service does this continuously)."""
-    from notifier.deliver import deliver_due
+    from notifier.deliver import deliver_due  # deferred: delivery loads Apprise and Jinja
 
     app = ctx.obj
     app.synced_session().close()

@@ -42,7 +42,7 @@ from sqlmodel import Session, col, select
 
 from notifier.render import change_list, draw_context, render
 from notifier.secrets import mask, mask_url
-from store.config import Settings
+from notifier.config import NotifierConfig
 from store.db import session as open_session
 from store.models import Draw, Notification, Subscriber, as_utc, utcnow
 
@@ -96,16 +96,16 @@ _idle_senders: list = []  # apprise.Apprise objects between two sends
 def _sender():
     """An empty ``apprise.Apprise``: reused, because building one reads the locale
     catalogues from disk, which cost more than a send to a fast channel."""
-    import apprise
+    import apprise  # deferred: Apprise loads only where a URL is checked or sent
 
     sender = _idle_senders.pop() if _idle_senders else apprise.Apprise()
     sender.clear()
     return sender
 
 
-async def send_to_url(url: str, kind: str, context: dict, settings: Settings) -> UrlOutcome:
+async def send_to_url(url: str, kind: str, context: dict, settings: NotifierConfig) -> UrlOutcome:
     """Render ``kind`` in the format the channel takes and send it; never raises."""
-    import apprise
+    import apprise  # deferred: Apprise loads only where a URL is checked or sent
 
     shown = url
     sender = None
@@ -141,7 +141,7 @@ async def send_to_url(url: str, kind: str, context: dict, settings: Settings) ->
     return UrlOutcome(shown, False, mask("; ".join(dict.fromkeys(errors)) or f"channel answered {result.status.name}"))
 
 
-async def _send(message: Message, settings: Settings) -> list[tuple[int, UrlOutcome]]:
+async def _send(message: Message, settings: NotifierConfig) -> list[tuple[int, UrlOutcome]]:
     todo = [(i, u) for i, u in enumerate(message.urls) if i not in message.delivered]
     outcomes = await asyncio.gather(*(send_to_url(u, message.kind, message.context, settings) for _, u in todo))
     return [(i, o) for (i, _), o in zip(todo, outcomes)]
@@ -161,7 +161,7 @@ def digest_slot(profile: dict, now: dt.datetime) -> dt.datetime:
     return slot.astimezone(dt.timezone.utc)
 
 
-def _release_stale(engine: Engine, settings: Settings, now: dt.datetime) -> None:
+def _release_stale(engine: Engine, settings: NotifierConfig, now: dt.datetime) -> None:
     """Claims of a deliverer that died mid-send: once older than ``lease``, those rows are owed again."""
     stale = now - dt.timedelta(seconds=settings.delivery.lease)
     with open_session(engine) as session:
@@ -249,7 +249,7 @@ def _item(note: Notification | Row, draw: Draw, subscriber: str) -> dict:
             "still": bool(note.interests)}
 
 
-def _outcome_values(settings: Settings, message: Message, outcomes: list[tuple[int, UrlOutcome]],
+def _outcome_values(settings: NotifierConfig, message: Message, outcomes: list[tuple[int, UrlOutcome]],
                     now: dt.datetime) -> tuple[str, dict]:
     """(state, column values) of a message's rows once its channels answered."""
     delivered = message.delivered | {i for i, o in outcomes if o.ok}
@@ -288,7 +288,7 @@ def _settle_and_claim(engine: Engine, settled: list[tuple[Message, dict]], wante
     return messages, more
 
 
-async def deliver_due(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> DeliveryReport:
+async def deliver_due(engine: Engine, settings: NotifierConfig, *, now: dt.datetime | None = None) -> DeliveryReport:
     """Send everything due now (immediate alerts, retries, digests whose time came).
 
     ``concurrency`` slots: each holds one claimed message from its claim until its
@@ -357,18 +357,18 @@ async def deliver_due(engine: Engine, settings: Settings, *, now: dt.datetime | 
             await write(0)
 
 
-async def send_test(name: str, urls: list[str], settings: Settings) -> list[UrlOutcome]:
+async def send_test(name: str, urls: list[str], settings: NotifierConfig) -> list[UrlOutcome]:
     """A test message to each of ``urls``; the outcome of each."""
     return list(await asyncio.gather(*(send_to_url(u, "test", {"subscriber": name}, settings) for u in urls)))
 
 
-async def send_operator(settings: Settings, title: str, body: str) -> bool:
+async def send_operator(settings: NotifierConfig, title: str, body: str) -> bool:
     """A health message to the operator's channels; True when at least one accepted it.
 
     One channel that works is enough for the operator to know: resending to every
     channel until all of them work would repeat the message on those that did.
     """
-    import apprise
+    import apprise  # deferred: Apprise loads only where a URL is checked or sent
 
     sender = apprise.Apprise()
     for url in settings.operator.urls:

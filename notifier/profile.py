@@ -13,22 +13,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PROGRAMS = ("cec", "fsw", "fst", "pnp")
-PROGRAM_NAMES = {"cec": "Canadian Experience Class", "fsw": "Federal Skilled Worker",
-                 "fst": "Federal Skilled Trades", "pnp": "provincial nomination"}
+from notifier.secrets import mask
+from scraper.sources import registry
+from store.config import check_timezone
+from store.reference.noc import NocError, as_2021, lookup
+from store.reference.programs import PROGRAM_NAMES, PROGRAMS, PROVINCES  # noqa: F401  (re-exported)
+
 INTERESTS = ("eligible", "targeted", "all", "near_miss")
-PROVINCES = {"AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
-             "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories",
-             "NU": "Nunavut", "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec",
-             "SK": "Saskatchewan", "YT": "Yukon"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+\-]{0,63}$")
 
 
 def check_apprise_url(url: str) -> str:
     """``url`` if Apprise can send to it; otherwise a ValueError that shows it masked."""
-    import apprise
-
-    from notifier.secrets import mask
+    import apprise  # deferred: Apprise loads only where a URL is checked or sent
 
     if not isinstance(url, str) or not url.strip():
         raise ValueError("an empty notification URL")
@@ -36,16 +33,6 @@ def check_apprise_url(url: str) -> str:
         raise ValueError(f"{mask(url)!r} is not a notification URL Apprise can send to "
                          "(see https://github.com/caronc/apprise/wiki for the URL of each channel)")
     return url.strip()
-
-
-def check_timezone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not a known time zone") from None
-    return value
 
 
 class Profile(BaseModel):
@@ -88,8 +75,6 @@ class Profile(BaseModel):
     @field_validator("nocs")
     @classmethod
     def _nocs(cls, value: list[str]) -> list[str]:
-        from store.reference.noc import NocError, lookup
-
         out = []
         for code in value:
             code = str(code).strip()
@@ -123,11 +108,9 @@ class Profile(BaseModel):
     @field_validator("sources")
     @classmethod
     def _sources(cls, value: list[str]) -> list[str]:
-        from scraper.sources import SOURCES
-
         for name in value:
-            if name not in SOURCES:
-                raise ValueError(f"{name!r} is not a source (known: {', '.join(SOURCES)})")
+            if name not in registry.SOURCES:
+                raise ValueError(f"{name!r} is not a source (known: {', '.join(registry.SOURCES)})")
         return value
 
     @field_validator("timezone")
@@ -167,8 +150,6 @@ class MatchProfile:
     @classmethod
     def from_profile(cls, profile: Profile | dict, subscriber_id: int | None = None) -> "MatchProfile":
         """From a validated profile (or its stored JSON form, already validated when saved)."""
-        from store.reference.noc import as_2021
-
         p = profile.model_dump() if isinstance(profile, Profile) else profile
         noc2021: dict[str, str] = {}
         for code in p.get("nocs") or ():

@@ -16,6 +16,7 @@ import jinja2.nodes
 import jinja2.sandbox
 
 from notifier.match import headline
+from scraper.sources import registry
 from store.models import Draw
 
 SHIPPED = Path(__file__).parent / "templates"
@@ -88,8 +89,7 @@ def _moment(value) -> str:
 
 def draw_context(draw: Draw) -> dict:
     """A draw's facts as the templates show them."""
-    system = draw.score_system
-    label = "CRS" if system == "crs" else "Ontario EOI points" if system == "oinp_eoi" else "Score"
+    label = registry.get(draw.source).score_label(draw.score_system)
     if draw.score_min is not None and draw.score_max is not None:
         score, label = f"{draw.score_min} to {draw.score_max}", f"{label} range"
     elif draw.score_min is not None:

@@ -37,7 +37,7 @@ _known: re.Pattern | None = None  # every remembered secret, longest first
 def mask_url(url: str) -> str:
     """The URL with its secrets replaced: Apprise's own privacy rendering when it parses."""
     try:
-        import apprise
+        import apprise  # deferred: Apprise loads only where a URL is checked or sent
 
         plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
         if plugin:
@@ -77,7 +77,7 @@ def secret_parts(url: str) -> set[str]:
     host = main.rpartition("@")[2].partition("/")[0]
     shown = ""
     try:
-        import apprise
+        import apprise  # deferred: Apprise loads only where a URL is checked or sent
 
         plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
         if plugin:
@@ -142,23 +142,6 @@ def mask(text: str) -> str:
 
 def _hidden(m: re.Match) -> str:
     return "/****" if m.group(0).startswith("/") else "****"
-
-
-def _subscriber_loaded(target, *_args) -> None:
-    remember(*((target.profile or {}).get("urls") or ()))
-
-
-def watch_subscribers() -> None:
-    """Remember the URLs of each subscriber row read from the database from now on: those
-    added with ``drawwatch subscribers add`` are written nowhere else, and the service
-    reads new ones while it runs."""
-    from sqlalchemy import event
-
-    from store.models import Subscriber
-
-    for name in ("load", "refresh"):
-        if not event.contains(Subscriber, name, _subscriber_loaded):
-            event.listen(Subscriber, name, _subscriber_loaded)
 
 
 class MaskingFormatter(logging.Formatter):

@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 from sqlmodel import Session, col, select
 
+from notifier.config import NotifierConfig
 from notifier.profile import Profile
-from store.config import Settings
+from notifier.secrets import remember
 from store.models import Notification, Subscriber, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def _stored(profile: Profile) -> dict[str, Any]:
     return profile.model_dump(mode="json")
 
 
-def sync_config(session: Session, settings: Settings) -> None:
+def sync_config(session: Session, settings: NotifierConfig) -> None:
     """Bring the config file's subscribers into the database (one commit)."""
     declared = {p.name: p for p in settings.subscribers}
     existing = {s.name: s for s in session.exec(select(Subscriber))}
@@ -63,7 +64,7 @@ def sync_config(session: Session, settings: Settings) -> None:
     session.commit()
 
 
-def current(session: Session, settings: Settings) -> list[Subscriber]:
+def current(session: Session, settings: NotifierConfig) -> list[Subscriber]:
     """The active subscribers as ``sync_config`` would leave them, without writing (for
     commands that only read): the config's as declared, and the CLI's."""
     declared = {p.name: _stored(p) for p in settings.subscribers}
@@ -128,3 +129,16 @@ def remove(session: Session, name: str) -> int:
     session.delete(row)
     session.commit()
     return gone
+
+
+def _loaded(target, *_args) -> None:
+    remember(*((target.profile or {}).get("urls") or ()))
+
+
+def watch_subscribers() -> None:
+    """Remember the URLs of each subscriber row read from the database from now on: those
+    added with ``drawwatch subscribers add`` are written nowhere else, and the service
+    reads new ones while it runs."""
+    for name in ("load", "refresh"):
+        if not event.contains(Subscriber, name, _loaded):
+            event.listen(Subscriber, name, _loaded)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-from scraper.sources import SOURCES
+from notifier.secrets import mask
+from scraper.crawl import EXIT_FAILED, accept_source, crawl_source, exit_status, make_runner, run_in_reactor
+from scraper.sources.registry import SOURCES
+from store.ingest import NothingHeld
 
 EXIT_USAGE = 2
 SHOWN = 50  # draws listed per kind; the rest are counted
@@ -13,7 +16,7 @@ SHOWN = 50  # draws listed per kind; the rest are counted
 @click.command("crawl")
 @click.option("--source", "sources", multiple=True, type=click.Choice(sorted(SOURCES)),
               help="Crawl only this source (repeatable); default every enabled source.")
-@click.option("--backfill", is_flag=True, help="Also fetch the whole history where a source splits it (oinp).")
+@click.option("--backfill", is_flag=True, help="Also fetch the whole history where a source splits it (yearly pages).")
 @click.option("--notify-history", is_flag=True,
               help="Alert subscribers even on a source's first crawl (normally a silent baseline).")
 @click.option("--accept", is_flag=True,
@@ -30,8 +33,6 @@ def crawl_cmd(ctx, sources, backfill, notify_history, accept):
     if accept:
         _accept(ctx, sources, backfill or notify_history)
         return
-    from scraper.crawl import crawl_source, exit_status, make_runner, run_in_reactor
-
     app = ctx.obj
     settings = app.settings
     names = list(sources) or [n for n in SOURCES if settings.source(n).enabled]
@@ -50,9 +51,6 @@ def crawl_cmd(ctx, sources, backfill, notify_history, accept):
 
 
 def _accept(ctx, sources, other_options: bool) -> None:
-    from scraper.crawl import EXIT_FAILED, accept_source
-    from store.ingest import NothingHeld
-
     if len(sources) != 1 or other_options:
         click.echo("crawl --accept: name exactly one source (--source NAME), without --backfill "
                    "or --notify-history", err=True)
@@ -69,8 +67,6 @@ def _accept(ctx, sources, other_options: bool) -> None:
 
 
 def _show(outcome, notify_history: bool) -> None:
-    from notifier.secrets import mask  # an error may quote a URL with credentials in it
-
     run, name = outcome.run, outcome.source
     if run.outcome == "failed":
         click.echo(f"{name}: FAILED: {mask(run.error or '')}", err=True)

@@ -13,11 +13,13 @@ from datetime import date
 from typing import Any, Callable, Coroutine
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import StatementError
 from sqlmodel import select
 
+from configfile import Settings
 from scraper.records import ParseError, ParseResult
-from scraper.sources import SOURCES, SourceSpec, load_object
-from store.config import Settings
+from scraper.sources import registry
+from scraper.sources.base import Page, Source
 from store.db import session as open_session
 from store.ingest import (IngestReport, Matcher, PageFetch, accept_held, ingest, record_failure,
                           record_not_modified)
@@ -77,24 +79,20 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
 
 
 def make_runner(settings: Settings):
-    from scrapy.crawler import AsyncCrawlerRunner
+    from scrapy.crawler import AsyncCrawlerRunner  # deferred: Scrapy only for a crawl
 
     return AsyncCrawlerRunner(scrapy_settings(settings))
 
 
-def source_urls(spec: SourceSpec, settings: Settings, *, backfill: bool = False,
-                today: date | None = None) -> tuple[list[str], set[str]]:
-    """(urls to fetch, urls that may be absent) for one crawl of ``spec``."""
-    src = settings.source(spec.name)
-    if spec.url_plan is not None:
-        return load_object(spec.url_plan)(src, backfill=backfill, today=today or date.today())
-    urls = ([src.url] if src.url else []) + list(src.urls)
-    return urls, set()
+def source_pages(source: Source, settings: Settings, *, backfill: bool = False,
+                 today: date | None = None) -> list[Page]:
+    """The pages of one crawl of ``source`` (each with its kind, and whether it may be absent)."""
+    return source.plan(settings.source(source.name), backfill=backfill, today=today or date.today())
 
 
-async def fetch(runner, spec: SourceSpec, urls: list[str], optional: set[str],
+async def fetch(runner, spec: Source, urls: list[str], optional: set[str],
                 validators: dict[str, tuple[str | None, str | None]]) -> tuple[list, list[str]]:
-    from scrapy import signals
+    from scrapy import signals  # deferred: Scrapy only for a crawl
 
     pages: list = []
     crawler = runner.create_crawler(spec.load_spider())
@@ -104,21 +102,23 @@ async def fetch(runner, spec: SourceSpec, urls: list[str], optional: set[str],
 
     # Scrapy holds signal receivers weakly: ``collect`` lives in this frame until the crawl ends.
     crawler.signals.connect(collect, signal=signals.item_scraped)
-    await runner.crawl(crawler, urls=urls, validators=validators, optional=optional)
+    await runner.crawl(crawler, name=spec.name, urls=urls, validators=validators, optional=optional)
     failures = list(crawler.spider.failures)
     fetched = {p.url for p in pages}
     failures += [f"{u}: no response" for u in urls if u not in fetched and not any(u in f for f in failures)]
     return pages, failures
 
 
-def _parse_pages(spec: SourceSpec, pages: list) -> tuple[ParseResult, list[PageFetch]]:
-    parser = spec.load_parser()
+def _parse_pages(spec: Source, pages: list, kinds: dict[str, str] | None = None) -> tuple[ParseResult, list[PageFetch]]:
+    """Every fetched page read by the parser of the kind its plan declared (``kinds``:
+    url -> kind; a page not in it is of the source's first kind)."""
+    kinds = kinds or {}
     combined = ParseResult()
     fetches = []
     for page in pages:
         if page.status != 200:
             continue
-        result = parser(page.body, page.url)
+        result = spec.parser(kinds.get(page.url, spec.default_kind))(page.body, page.url)
         combined.draws.extend(result.draws)
         combined.notices.extend(result.notices)
         combined.problems.extend(result.problems)
@@ -130,10 +130,10 @@ def _parse_pages(spec: SourceSpec, pages: list) -> tuple[ParseResult, list[PageF
     return combined, fetches
 
 
-def _store(engine: Engine, spec: SourceSpec, pages: list, started, matcher, notify_history,
+def _store(engine: Engine, spec: Source, pages: list, kinds: dict[str, str], started, matcher, notify_history,
            hold_threshold: int) -> CrawlOutcome:
     with open_session(engine) as session:
-        result, fetches = _parse_pages(spec, pages)
+        result, fetches = _parse_pages(spec, pages, kinds)
         # Problems are kept on the draws as flags; repeating them at WARNING on every
         # poll of an unchanged feed would bury the warnings that matter.
         for problem in result.problems:
@@ -150,15 +150,13 @@ def _store(engine: Engine, spec: SourceSpec, pages: list, started, matcher, noti
 def accept_source(name: str, engine: Engine, *, matcher: Matcher | None = None) -> CrawlOutcome:
     """Apply ``name``'s held crawl as it was parsed (alerts as usual); raises ``NothingHeld``."""
     with open_session(engine) as session:
-        report = accept_held(session, name, combine=SOURCES[name].load_combine(), matcher=matcher,
+        report = accept_held(session, name, combine=registry.get(name).load_combine(), matcher=matcher,
                              started_at=utcnow())
         return CrawlOutcome(name, report.run, report)
 
 
 def describe(exc: BaseException) -> str:
     """``Type: message`` on one line; a database error without its SQL and bound parameters."""
-    from sqlalchemy.exc import StatementError
-
     if isinstance(exc, StatementError) and exc.orig is not None:
         # The wrapper's text quotes the statement's parameters (a subscriber's Apprise URL,
         # a draw's text): only the underlying error is fit to record and show.
@@ -193,16 +191,18 @@ async def crawl_source(
     """
     started = utcnow()
     try:
-        return await _crawl(SOURCES[name], settings, engine, runner, started, matcher=matcher,
+        return await _crawl(registry.get(name), settings, engine, runner, started, matcher=matcher,
                             notify_history=notify_history, backfill=backfill)
     except Exception as exc:
         return await asyncio.to_thread(_record_crash, engine, name, exc, started)
 
 
-async def _crawl(spec: SourceSpec, settings: Settings, engine: Engine, runner, started, *,
+async def _crawl(spec: Source, settings: Settings, engine: Engine, runner, started, *,
                  matcher: Matcher | None, notify_history: bool, backfill: bool) -> CrawlOutcome:
     name = spec.name
-    urls, optional = source_urls(spec, settings, backfill=backfill)
+    plan = source_pages(spec, settings, backfill=backfill)
+    urls, optional = [p.url for p in plan], {p.url for p in plan if p.optional}
+    kinds = {p.url: p.kind for p in plan}
     with open_session(engine) as session:
         states = session.exec(select(PageState).where(PageState.url.in_(urls))).all()
         validators = {s.url: (s.etag, s.last_modified) for s in states}
@@ -220,13 +220,13 @@ async def _crawl(spec: SourceSpec, settings: Settings, engine: Engine, runner, s
         return CrawlOutcome(name, run)
     # Parsing and the database are synchronous: keep them off the event loop so a
     # large page never stalls another source's crawl or a delivery.
-    return await asyncio.to_thread(_store, engine, spec, pages, started, matcher, notify_history,
+    return await asyncio.to_thread(_store, engine, spec, pages, kinds, started, matcher, notify_history,
                                    settings.source(name).hold_threshold)
 
 
 def run_in_reactor(main: Callable[[], Coroutine]) -> Any:
     """Run ``main()`` to completion on Scrapy's asyncio reactor and return its result."""
-    from scrapy.utils.reactor import install_reactor
+    from scrapy.utils.reactor import install_reactor  # deferred: Scrapy and Twisted only to run a crawl
 
     install_reactor(ASYNCIO_REACTOR)
     from twisted.internet import reactor

@@ -6,7 +6,7 @@ the mapping is one line.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime  # noqa: F401  (date: used in annotations that shadow it)
 from typing import Any
 
@@ -51,9 +51,6 @@ class DrawRecord:
     text: str = ""                   # the published text the facts came from
     extra: dict[str, Any] = field(default_factory=dict)  # source-specific facts (EE distribution)
     flags: list[str] = field(default_factory=list)  # problems kept verbatim: "unknown_program", ...
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

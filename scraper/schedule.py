@@ -13,7 +13,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from store.config import SourceSettings, interval_seconds
+from scraper.sources.base import SourceSettings, interval_seconds
 
 
 class ScheduleError(Exception):

@@ -20,9 +20,9 @@ from sqlmodel import col, func, select
 from notifier.deliver import deliver_due, send_operator
 from scraper.crawl import EXIT_FAILED, CrawlOutcome, crawl_source, describe, exit_status, make_runner
 from scraper.schedule import effective_jitter, first_run, make_trigger
-from scraper.sources import SOURCES
+from scraper.sources.registry import SOURCES
 from store import health
-from store.config import Settings
+from configfile import Settings
 from store.db import DatabaseError, session as open_session
 from store.ingest import Matcher
 from store.models import CrawlRun, utcnow

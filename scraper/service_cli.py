@@ -8,7 +8,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from scraper.sources import SOURCES
+from notifier.secrets import mask
+from scraper.crawl import EXIT_HELD, run_in_reactor
+from scraper.sources.registry import SOURCES
+from store.health import outbox_counts, source_health
+from store.models import utcnow
+from store.output import render
 
 EXIT_FAILING = 1
 STATUS_COLUMNS = ("source", "state", "last_success", "last_failure", "failures", "next_run", "draws", "last_error")
@@ -24,8 +29,7 @@ def serve_cmd(ctx, once):
     [service] shutdown_timeout seconds to finish). With --once the exit status is 1
     when a crawl failed, 3 when one was held (and none failed), as for `drawwatch crawl`.
     """
-    from scraper.crawl import run_in_reactor
-    from scraper.service import Service
+    from scraper.service import Service  # deferred: the service loads APScheduler, Apprise and Jinja
 
     app = ctx.obj
     service = Service(app.settings, app.engine, matcher=app.matcher())
@@ -52,9 +56,7 @@ def _state(health, enabled: bool, threshold: int) -> str:
 
 def status_rows(settings, session, now: datetime) -> list[dict]:
     """One dict per source: what ``status`` prints (JSON keys)."""
-    from scraper.schedule import due_after
-    from store.health import source_health
-
+    from scraper.schedule import due_after  # deferred: APScheduler only for the service's schedule
     service = settings.service
     rows = []
     for name in SOURCES:
@@ -94,10 +96,6 @@ def status_cmd(ctx, fmt):
     when a source's crawl is held for a person to accept, so it can serve as a
     monitoring check.
     """
-    from store.health import outbox_counts
-    from store.models import utcnow
-    from store.output import render
-
     app = ctx.obj
     now = utcnow()
     with app.read_session() as session:
@@ -122,14 +120,10 @@ def status_cmd(ctx, fmt):
     if failing:
         ctx.exit(EXIT_FAILING)
     if held:
-        from scraper.crawl import EXIT_HELD  # the same status as `crawl` (no Scrapy import)
-
         ctx.exit(EXIT_HELD)
 
 
 def _held_line(name: str, held: dict, tz) -> str:
-    from notifier.secrets import mask  # a page's URL may carry a token
-
     return (f"held: {name} since {_local(held['since'], tz)}: {held['new']} new, {held['changed']} changed, "
             f"{held['lost']} lost ({mask(held['summary'])}); check the source's page, then run "
             f"`drawwatch crawl --source {name} --accept` to apply it")

@@ -4,8 +4,13 @@ from __future__ import annotations
 from datetime import date
 
 import click
+from sqlmodel import col, select
 
+from scraper.sources import registry
+from store import queries
+from store.models import Notice
 from store.output import FORMATS, render
+from store.reference.noc import NocError, as_2021, lookup, normalize_code, search, to_2016
 
 DRAW_COLUMNS = ("source", "key", "date", "program", "category_version", "invitations", "score_min",
                 "score_max", "title")
@@ -33,8 +38,6 @@ def _date(ctx, param, value):
 
 def _noc_codes(values: tuple[str, ...]) -> list[str]:
     """User NOC codes (2016 or 2021) as the NOC 2021 codes draws are indexed by."""
-    from store.reference.noc import NocError, as_2021, normalize_code
-
     codes: set[str] = set()
     for value in values:
         try:
@@ -46,7 +49,7 @@ def _noc_codes(values: tuple[str, ...]) -> list[str]:
 
 
 @click.group("draws", invoke_without_command=True)
-@click.option("--source", help="express_entry, oinp, ...")
+@click.option("--source", help="A source's name (`drawwatch status` lists them).")
 @click.option("--category", help="Program / category / stream slug (cec, stem, french, hcp, ...).")
 @click.option("--since", callback=_date, help="On or after this date (YYYY-MM-DD).")
 @click.option("--until", callback=_date, help="On or before this date (YYYY-MM-DD).")
@@ -60,8 +63,6 @@ def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, noc, limit,
     """List draws, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from store import queries
-
     codes = _noc_codes(noc) if noc else []
     with ctx.obj.read_session() as session:
         rows = queries.draws(session, source=source, category=category, since=since, until=until,
@@ -76,8 +77,6 @@ def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, noc, limit,
 @click.pass_context
 def show_cmd(ctx, key, source, fmt):
     """Show one draw with its targeted occupations and its revisions."""
-    from store import queries
-
     with ctx.obj.read_session() as session:
         found = queries.find_draw(session, key, source)
         if not found:
@@ -112,10 +111,6 @@ def show_cmd(ctx, key, source, fmt):
 @click.pass_context
 def notices_cmd(ctx, source, limit, fmt):
     """List program news that is not a draw (closures, pauses, allocations)."""
-    from sqlmodel import col, select
-
-    from store.models import Notice
-
     query = select(Notice).order_by(col(Notice.date).desc(), col(Notice.id).desc())
     if source:
         query = query.where(Notice.source == source)
@@ -134,10 +129,6 @@ def notices_cmd(ctx, source, limit, fmt):
 @click.pass_context
 def noc_cmd(ctx, query, limit, fmt):
     """Find occupations by NOC code (2016 or 2021) or words ("software engineer")."""
-    from store import queries
-    from store.reference.ee_categories import categories_for_noc
-    from store.reference.noc import NocError, as_2021, lookup, normalize_code, search, to_2016
-
     text = " ".join(query).strip()
     if text.isdigit():
         try:
@@ -154,20 +145,14 @@ def noc_cmd(ctx, query, limit, fmt):
         for unit in units:
             codes21 = sorted(as_2021(unit.code))
             n_draws, latest = queries.targeting(session, codes21)
-            rows.append({
-                "code": unit.code,
-                "version": unit.version,
-                "title": unit.title,
-                "equivalents": sorted(to_2016(unit.code)) if unit.version == "2021" else codes21,
-                # A list compiled from weaker sources says so (see ee_category_nocs.md).
-                "ee_categories": sorted({f"{c.slug} {c.version_label}"
-                                         + ("" if c.confidence == "high" else f" ({c.confidence} confidence)")
-                                         for code in codes21 for c in categories_for_noc(code)}),
-                "draws": n_draws,
-                "latest_draw": f"{latest.source} {latest.key} {latest.date}" if latest else None,
-            })
-    click.echo(render(rows, fmt, ("code", "version", "title", "equivalents", "ee_categories", "draws",
-                                  "latest_draw")))
+            row = {"code": unit.code, "version": unit.version, "title": unit.title,
+                   "equivalents": sorted(to_2016(unit.code)) if unit.version == "2021" else codes21}
+            for source in registry.SOURCES.values():  # the lists each source keeps (a category's)
+                row.update(source.noc_lists(codes21))
+            row.update({"draws": n_draws,
+                        "latest_draw": f"{latest.source} {latest.key} {latest.date}" if latest else None})
+            rows.append(row)
+    click.echo(render(rows, fmt, tuple(rows[0])))
 
 
 COMMANDS = (draws_cmd, notices_cmd, noc_cmd)

@@ -14,10 +14,11 @@ from typing import Iterable, Optional
 
 from sqlalchemy import func, inspect
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 
+from notifier.secrets import mask  # a page's URL or an error may carry a token
 from store.config import ServiceSettings
-from store.models import CrawlRun, Draw, HeldCrawl, as_utc, utcnow
+from store.models import CrawlRun, Draw, HeldAlert, HeldCrawl, Notification, SourceAlert, as_utc, utcnow
 
 OK_OUTCOMES = ("ok", "not_modified")
 # The source answered and its pages were read: a held crawl ends a failure streak too
@@ -28,27 +29,8 @@ USUAL_GAP_SAMPLE = 30
 USUAL_GAP_MIN_DATES = 4
 
 
-class SourceAlert(SQLModel, table=True):
-    """What the operator has been told about one source."""
-
-    source: str = Field(primary_key=True)
-    failing_since: Optional[dt.datetime] = None  # start of the streak the last failure alert was about
-    failing_alerted_at: Optional[dt.datetime] = None
-    recovered_at: Optional[dt.datetime] = None  # when the recovery message was sent
-    stale_alerted_at: Optional[dt.datetime] = None
-
-
-class HeldAlert(SQLModel, table=True):
-    """When the operator was last told that one source's crawl is held (one message per
-    held episode). A table of its own: existing tables get no new columns."""
-
-    source: str = Field(primary_key=True)
-    held_since: Optional[dt.datetime] = None  # start of the episode the message was about
-    told_at: Optional[dt.datetime] = None
-
-
 def ensure_schema(engine: Engine) -> None:
-    """Create ``SourceAlert`` and ``HeldAlert`` if missing (they live here, beside the logic that uses them)."""
+    """Create ``SourceAlert`` and ``HeldAlert`` if missing (a database made before they existed)."""
     SQLModel.metadata.create_all(engine, tables=[SourceAlert.__table__, HeldAlert.__table__])
 
 
@@ -160,8 +142,6 @@ def messages_due(health: SourceHealth, told: SourceAlert | None, service: Servic
 
 def _held_message(health: SourceHealth, told: HeldAlert | None) -> list[OperatorMessage]:
     """One message per held episode; nothing when it ends (accepted, or the source is back)."""
-    from notifier.secrets import mask  # a page's URL may carry a token
-
     held, since = health.held, as_utc(health.held_since)
     if held is None or (told is not None and told.told_at is not None and as_utc(told.told_at) >= since):
         return []
@@ -177,8 +157,6 @@ def _held_message(health: SourceHealth, told: HeldAlert | None) -> list[Operator
 
 
 def _health_message(health: SourceHealth, told: SourceAlert | None, service: ServiceSettings) -> list[OperatorMessage]:
-    from notifier.secrets import mask  # an error may quote a URL with a token in it
-
     told = told or SourceAlert(source=health.source)
     alerted, since = as_utc(told.failing_alerted_at), as_utc(health.failing_since)
     name = health.source
@@ -239,7 +217,6 @@ def record_sent(session: Session, message: OperatorMessage, now: dt.datetime | N
 
 def outbox_counts(session: Session) -> dict[str, int]:
     """{status: rows} of the notifier's outbox."""
-    from store.models import Notification
 
     rows = session.exec(select(Notification.status, func.count()).group_by(Notification.status))
     return {status: n for status, n in rows}

@@ -20,16 +20,17 @@ from sqlalchemy import Date, DateTime, func, update
 from sqlmodel import Session, delete, select
 
 from scraper.records import DrawRecord, NoticeRecord, ParseError, ParseResult
+from scraper.sources.base import DEFAULT_HOLD_THRESHOLD
 from store.facts import (FACT_FIELDS, content_hash, fact_changes, jsonable, keep_vanished, record_facts, rewrites,
                          signature, stored_facts)
 from store.models import CrawlRun, Draw, DrawNoc, DrawRevision, HeldCrawl, Notice, PageKeys, PageState, utcnow
-from store.reference.resolve import draw_nocs
+from store.targets import draw_nocs
 
 log = logging.getLogger(__name__)
 
-# Real corrections touch one or two draws; more than this many stored draws rewritten or
-# renumbered by one crawl is a broken or redesigned source until a person says otherwise.
-DEFAULT_HOLD_THRESHOLD = 3
+# Real corrections touch one or two draws; more than DEFAULT_HOLD_THRESHOLD stored draws
+# rewritten or renumbered by one crawl is a broken or redesigned source until a person
+# says otherwise (the default of every source's hold_threshold, hence defined with them).
 
 # Where a page's draw keys were not recorded yet (a database from before PageKeys), a page
 # that used to yield this many records and now yields under half stands for lost draws.

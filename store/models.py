@@ -206,3 +206,22 @@ class Notification(SQLModel, table=True):
     last_error: Optional[str] = None
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: Optional[dt.datetime] = None
+
+
+class SourceAlert(SQLModel, table=True):
+    """What the operator has been told about one source."""
+
+    source: str = Field(primary_key=True)
+    failing_since: Optional[dt.datetime] = None  # start of the streak the last failure alert was about
+    failing_alerted_at: Optional[dt.datetime] = None
+    recovered_at: Optional[dt.datetime] = None  # when the recovery message was sent
+    stale_alerted_at: Optional[dt.datetime] = None
+
+
+class HeldAlert(SQLModel, table=True):
+    """When the operator was last told that one source's crawl is held (one message per
+    held episode). A table of its own: existing tables get no new columns."""
+
+    source: str = Field(primary_key=True)
+    held_since: Optional[dt.datetime] = None  # start of the episode the message was about
+    told_at: Optional[dt.datetime] = None

@@ -7,7 +7,7 @@ from typing import Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from store.models import CrawlRun, Draw, DrawNoc, DrawRevision
+from store.models import Draw, DrawNoc, DrawRevision
 
 
 def draws(
@@ -70,8 +70,3 @@ def targeting(session: Session, noc2021: Sequence[str]) -> tuple[int, Draw | Non
     latest = session.exec(select(Draw).where(col(Draw.id).in_(ids))
                           .order_by(col(Draw.date).desc(), col(Draw.id).desc()).limit(1)).first()
     return n, latest
-
-
-def last_runs(session: Session, source: str, limit: int = 20) -> list[CrawlRun]:
-    return list(session.exec(select(CrawlRun).where(CrawlRun.source == source)
-                             .order_by(col(CrawlRun.id).desc()).limit(limit)))

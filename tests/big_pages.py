@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from scraper.parse.express_entry import MAX_ROUNDS, parse_express_entry
+from scraper.sources.express_entry.parse import MAX_ROUNDS, parse_express_entry
 from scraper.parse.html import MAX_TAGS
-from scraper.parse.oinp import MAX_BLOCK_CHARS, MAX_ENTRIES, MAX_ENTRY_CHARS, parse_oinp_updates
-from scraper.parse.oinp_ledger import parse_oinp_ledger
+from scraper.sources.oinp.parse import MAX_BLOCK_CHARS, MAX_ENTRIES, MAX_ENTRY_CHARS, parse_oinp_updates
+from scraper.sources.oinp.parse import parse_oinp_ledger
 from tests.md_render import render
 
 DATA = Path(__file__).parent / "data"

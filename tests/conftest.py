@@ -82,7 +82,3 @@ def hooks():
     server.stop()
 
 
-@pytest.fixture
-def fast_http():
-    """HTTP settings for loopback tests: no politeness delay, one quick retry."""
-    return {"delay": 0, "retries": 1, "timeout": 5}

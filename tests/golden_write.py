@@ -24,7 +24,7 @@ if __package__ in (None, ""):       # run as a file: make the repository importa
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scraper.sources.express_entry.parse import parse_express_entry  # noqa: E402
-from scraper.parse.oinp import merge_oinp, parse_oinp_ledger, parse_oinp_updates  # noqa: E402
+from scraper.sources.oinp.parse import merge_oinp, parse_oinp_ledger, parse_oinp_updates  # noqa: E402
 from scraper.records import ParseError, ParseResult  # noqa: E402
 from tests.md_render import fixture_page, parsed_updates, render  # noqa: E402
 

@@ -41,6 +41,16 @@ def fixture_page(path: Path) -> tuple[bytes, str]:
 @cache
 def parsed_updates(path: Path):
     """An updates page parsed once per test session (the OINP test files share it)."""
-    from scraper.parse.oinp import parse_oinp_updates
+    from scraper.sources.oinp.parse import parse_oinp_updates
 
     return parse_oinp_updates(*fixture_page(path))
+
+
+def parse_oinp_page(body: bytes, url: str):
+    """An Ontario fixture page read by the parser of its kind. The crawl is told each
+    page's kind by the source's plan; a fixture's kind shows in its address (a yearly
+    updates page's, or a ledger's)."""
+    from scraper.sources.oinp.parse import parse_oinp_ledger, parse_oinp_updates
+
+    updates = url.rstrip("/").endswith("-ontario-immigrant-nominee-program-updates")
+    return (parse_oinp_updates if updates else parse_oinp_ledger)(body, url)

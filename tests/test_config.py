@@ -1,12 +1,14 @@
 """Config loading: the example file, defaults, and errors that name file, key and line."""
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from scraper.sources import EE_FEED_URL, SOURCES
-from store.config import ConfigError, load_config
+from configfile import ConfigError, load_config
+from scraper.sources.express_entry import FEED_URL as EE_FEED_URL
+from scraper.sources.registry import SOURCES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +30,7 @@ def test_defaults_cover_every_source(tmp_path):
     for name, spec in SOURCES.items():
         src = settings.source(name)
         assert src.enabled and src.schedule, name
-        assert src.url or src.urls or spec.url_plan, name
+        assert spec.plan(src, backfill=False, today=date.today()), name
 
 
 def test_partial_source_table_keeps_other_defaults(tmp_path):

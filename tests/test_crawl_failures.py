@@ -15,9 +15,10 @@ import sys
 import pytest
 from sqlmodel import col, func, select
 
-from scraper.parse.express_entry import parse_express_entry
 from scraper.records import ParseResult
-from scraper.sources import SOURCES, SourceSpec
+from scraper.sources.express_entry import ExpressEntry
+from scraper.sources.express_entry.parse import parse_express_entry
+from scraper.sources.registry import SOURCES
 from store.db import make_engine, session as open_session
 from store.models import CrawlRun, Draw
 from tests.conftest import FEED, data
@@ -49,12 +50,17 @@ def misdated_parse(body: bytes, url: str) -> ParseResult:
     return result
 
 
-SPIDER = "scraper.spiders.express_entry:ExpressEntrySpider"
+def make_source(name: str, title: str, parser: str) -> ExpressEntry:
+    """A source reading IRCC's feed (its page kind and rules) with ``parser``, no default URL."""
+    return type(name, (ExpressEntry,), {"name": name, "title": title, "display_name": name, "defaults": {},
+                                        "parsers": {"feed": parser}})()
+
+
 FRAGILE = f"{__name__}:fragile_parse"
 TEST_SOURCES = {spec.name: spec for spec in (
     # One source per way of crashing, so that one crawl shows them all.
-    *(SourceSpec(f"fragile_{n}", "test-only: a parser that crashes", SPIDER, FRAGILE) for n in range(1, 5)),
-    SourceSpec("misdated", "test-only: records the store cannot write", SPIDER, f"{__name__}:misdated_parse"),
+    *(make_source(f"fragile_{n}", "test-only: a parser that crashes", FRAGILE) for n in range(1, 5)),
+    make_source("misdated", "test-only: records the store cannot write", f"{__name__}:misdated_parse"),
 )}
 
 

@@ -24,8 +24,8 @@ from sqlmodel import select
 from notifier import subscribers
 from notifier.deliver import deliver_due
 from notifier.match import enqueue_matches
-from scraper.parse.express_entry import parse_express_entry
-from store.config import Settings, load_config
+from scraper.sources.express_entry.parse import parse_express_entry
+from configfile import Settings, load_config
 from store.db import make_engine, session as open_session
 from store.ingest import ingest
 from store.models import Draw, Notification, Subscriber, utcnow

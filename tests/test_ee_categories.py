@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from store.reference import ee_categories as ee
+from scraper.sources.express_entry import categories as ee
 from store.reference import noc
 from store.reference.noc import NocError
 
@@ -97,7 +97,7 @@ def test_program_rounds_have_no_rule_or_list():
 
 
 def category_rows() -> list[dict[str, str]]:
-    text = resources.files("store.reference").joinpath("data", ee.CATEGORY_FILE).read_text(
+    text = resources.files(ee.__package__).joinpath("data", ee.CATEGORY_FILE).read_text(
         encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text, newline="")))
 

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from scraper.parse.express_entry import parse_express_entry, parse_round_stamp
+from scraper.sources.express_entry.parse import parse_express_entry, parse_round_stamp
 from scraper.records import ParseError
 from tests.conftest import data
 
@@ -180,7 +180,7 @@ def test_a_round_name_of_another_type_is_unreadable_and_unknown():
 
 @pytest.mark.parametrize("value", ["4,000", "1,000,000", "4000", " 419 ", "0", "419\u00a0"])
 def test_numbers_with_thousands_where_thousands_are(value):
-    from scraper.parse.express_entry import parse_int
+    from scraper.sources.express_entry.parse import parse_int
 
     assert parse_int(value) == int(value.replace(",", "").strip())
 
@@ -188,13 +188,13 @@ def test_numbers_with_thousands_where_thousands_are(value):
 @pytest.mark.parametrize("value", ["4,19", "4 19", "4,1,9", "4,0000", "04,000,", "4²", "٤٠٠٠", "４０００",
                                    "4.5", "-5", "9" * 5000, "1234567890", ""])
 def test_numbers_that_do_not_read(value):
-    from scraper.parse.express_entry import parse_int
+    from scraper.sources.express_entry.parse import parse_int
 
     assert parse_int(value) is None
 
 
 def test_dates_in_other_digits_do_not_read():
-    from scraper.parse.express_entry import parse_draw_date
+    from scraper.sources.express_entry.parse import parse_draw_date
 
     assert parse_draw_date("2023-01-11") == parse_draw_date("11-01-2023") == date(2023, 1, 11)
     assert parse_draw_date("２０２３-01-11") is None and parse_draw_date("٢٠٢٣-01-11") is None
@@ -221,7 +221,7 @@ def test_json_nested_too_deep_is_a_parse_error():
 
 
 def test_a_feed_of_implausibly_many_rounds_is_refused():
-    from scraper.parse.express_entry import MAX_ROUNDS
+    from scraper.sources.express_entry.parse import MAX_ROUNDS
 
     body = json.dumps({"rounds": [{"drawNumber": str(i)} for i in range(MAX_ROUNDS + 1)]}).encode()
     with pytest.raises(ParseError, match="rounds, more than"):

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from sqlmodel import func, select
 
 from scheduler import main
-from scraper.parse.express_entry import parse_express_entry
+from scraper.sources.express_entry.parse import parse_express_entry
 from store.db import make_engine, session as open_session
 from store.ingest import ingest
 from store.models import Draw, Subscriber

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from scraper.parse.express_entry import parse_express_entry
+from scraper.sources.express_entry.parse import parse_express_entry
 from store.config import ServiceSettings
 from store.db import make_engine, session as open_session
 from store.health import ensure_schema, pending_messages, record_sent, source_health

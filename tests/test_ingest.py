@@ -3,7 +3,7 @@ from datetime import date
 
 from sqlmodel import func, select
 
-from scraper.parse.express_entry import parse_express_entry
+from scraper.sources.express_entry.parse import parse_express_entry
 from store.ingest import PageFetch, held_crawl, ingest, record_failure
 from store.models import Draw, DrawNoc, DrawRevision, PageState
 from tests.conftest import data

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from dataclasses import replace
 from functools import cache
 
 import pytest
@@ -20,15 +19,15 @@ from sqlmodel import func, select
 from notifier import subscribers
 from notifier.match import enqueue_matches
 from scraper.crawl import _parse_pages
-from scraper.parse.oinp import parse_oinp_page
 from scraper.records import ParseResult
-from scraper.sources import SOURCES
+from scraper.sources.oinp import Oinp
+from scraper.sources.registry import SOURCES
 from scraper.spiders.base import FetchedPage
 from store.facts import FACT_FIELDS, content_hash
 from store.ingest import NothingHeld, _from_payload, accept_held, held_crawl, ingest, record_not_modified
 from store.models import Draw, DrawRevision, HeldCrawl, Notification, PageKeys, PageState
 from tests.conftest import DATA, data
-from tests.md_render import render
+from tests.md_render import parse_oinp_page, render
 
 EE_URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
 HOOK = "json://127.0.0.1:9/hook"  # never sent to here
@@ -206,7 +205,11 @@ def parse_once(body: bytes, url: str) -> ParseResult:
     return copy.deepcopy(_parsed(body, url))
 
 
-OINP = replace(SOURCES["oinp"], parser=f"{__name__}:parse_once")
+class _OinpParsedOnce(Oinp):
+    parsers = {kind: f"{__name__}:parse_once" for kind in Oinp.parsers}
+
+
+OINP = _OinpParsedOnce()
 
 
 def oinp_crawl(session, pages: list[FetchedPage], **kwargs):

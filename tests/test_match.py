@@ -15,11 +15,11 @@ from sqlmodel import func, select
 from notifier import subscribers
 from notifier.match import enqueue_matches, evaluate
 from notifier.profile import MatchProfile
-from scraper.parse.express_entry import parse_express_entry
-from scraper.parse.oinp_ledger import merge_oinp, parse_oinp_ledger
+from scraper.sources.express_entry.parse import parse_express_entry
+from scraper.sources.oinp.parse import merge_oinp, parse_oinp_ledger
 from scraper.records import ParseResult
-from scraper.sources import SOURCES
-from store.config import ConfigError, load_config
+from scraper.sources.registry import SOURCES
+from configfile import ConfigError, load_config
 from store.facts import record_facts
 from store.ingest import ingest
 from store.models import Draw, DrawRevision, Notification, Subscriber

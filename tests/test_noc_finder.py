@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from scheduler import main
-from scraper.parse.express_entry import parse_express_entry
+from scraper.sources.express_entry.parse import parse_express_entry
 from store.ingest import ingest
 from tests.conftest import data
 

@@ -4,14 +4,13 @@ import json
 from click.testing import CliRunner
 
 from scheduler import main
-from scraper.parse.express_entry import parse_express_entry
-from scraper.parse.oinp import parse_oinp_page
+from scraper.sources.express_entry.parse import parse_express_entry
 from scraper.records import ParseResult
-from scraper.sources import SOURCES
+from scraper.sources.registry import SOURCES
 from store.ingest import ingest
 from store.models import DrawNoc
 from tests.conftest import DATA, data
-from tests.md_render import render
+from tests.md_render import parse_oinp_page, render
 
 EE_URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
 

@@ -9,15 +9,15 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
-from scraper.parse.oinp import parse_oinp_page
-from scraper.parse.oinp_ledger import merge_oinp
+from scraper.sources.oinp.parse import merge_oinp
 from scraper.records import ParseResult
-from scraper.sources import SOURCES, oinp_urls
+from scraper.sources.oinp import oinp_urls
+from scraper.sources.registry import SOURCES
 from store.db import make_engine, session as open_session
 from store.ingest import ingest
 from store.models import CrawlRun, Draw, Notice
 from tests.conftest import DATA, data
-from tests.md_render import render
+from tests.md_render import parse_oinp_page, render
 
 YEAR_PATH = "/page/{year}-ontario-immigrant-nominee-program-updates"
 LEDGERS = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.parse.oinp_ledger import merge_oinp, parse_oinp_ledger
+from scraper.sources.oinp.parse import merge_oinp, parse_oinp_ledger
 from scraper.records import DrawRecord, ParseError, SourceBlocked
 from tests.md_render import parsed_updates, render
 

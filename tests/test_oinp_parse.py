@@ -6,12 +6,13 @@ HTML here with tests/md_render.py: their content is real, their markup is not.
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
-from scraper.parse.oinp import parse_oinp_updates
+from scraper.sources.oinp.parse import parse_oinp_updates
 from scraper.records import ParseError, ParseResult, SourceBlocked
 from tests.md_render import parsed_updates, render
 
@@ -355,7 +356,7 @@ def test_html_nested_250_deep_reads_the_same_draws():
     body, url = _page_2026()
     deep = body.replace(b"<main>", b"<main>" + b"<div>" * 250).replace(b"</main>", b"</div>" * 250 + b"</main>")
     plain, nested = parse_oinp_updates(body, url), parse_oinp_updates(deep, url)
-    assert [d.as_dict() for d in nested.draws] == [d.as_dict() for d in plain.draws]
+    assert [asdict(d) for d in nested.draws] == [asdict(d) for d in plain.draws]
 
 
 def test_digits_of_other_scripts_are_not_read_as_numbers():
@@ -390,7 +391,7 @@ def test_a_month_in_another_alphabet_is_no_date():
 
 
 def test_a_paragraph_no_page_has_is_refused():
-    from scraper.parse.oinp import MAX_BLOCK_CHARS
+    from scraper.sources.oinp.parse import MAX_BLOCK_CHARS
 
     body, url = _page_2026()
     long = b"<p>" + b"Ontario " * (MAX_BLOCK_CHARS // 8 + 1) + b"</p>"

@@ -1,4 +1,4 @@
-"""Ontario stream registry (store/reference/data/oinp_streams.toml) against the real pages."""
+"""Ontario stream registry (scraper/sources/oinp/data/oinp_streams.toml) against the real pages."""
 from __future__ import annotations
 
 import re
@@ -9,8 +9,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from store.reference import noc
-from store.reference import oinp_streams as reg
-from store.reference.oinp_streams import RegistryError
+from scraper.sources.oinp import streams as reg
+from scraper.sources.oinp.streams import RegistryError
 
 DATA = Path(__file__).parent / "data"
 CLOSED_2026 = {

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from scraper.parse import html
-from scraper.parse.express_entry import parse_express_entry
-from scraper.parse.oinp import parse_oinp_updates
-from scraper.parse.oinp_ledger import parse_oinp_ledger
+from scraper.sources.express_entry.parse import parse_express_entry
+from scraper.sources.oinp.parse import parse_oinp_updates
+from scraper.sources.oinp.parse import parse_oinp_ledger
 from scraper.parse.text import MONTHS
 from scraper.records import ParseError, ParseResult
 from tests.big_pages import cases

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, func, select
 
-from scraper.parse.express_entry import parse_express_entry
+from scraper.sources.express_entry.parse import parse_express_entry
 from scraper.schedule import effective_jitter, first_run, make_trigger
-from store.config import SourceSettings
+from scraper.sources.base import SourceSettings
 from store.db import make_engine, session as open_session
 from store.ingest import PageFetch, ingest
 from store.models import CrawlRun, Draw, Notification, Subscriber

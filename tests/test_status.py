@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.parse.express_entry import parse_express_entry
+from scraper.sources.express_entry.parse import parse_express_entry
 from store.db import make_engine, session as open_session
 from store.ingest import PageFetch, ingest, record_failure, record_not_modified
 from tests.conftest import data

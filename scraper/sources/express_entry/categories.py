@@ -143,7 +143,7 @@ def normalize_version_label(label: str) -> str:
 @cache
 def _versions() -> dict[tuple[str, str], CategoryVersion]:
     grouped: dict[tuple[str, str], list[tuple[int, dict[str, str]]]] = {}
-    for line, row in read_data_csv(CATEGORY_FILE):
+    for line, row in read_data_csv(CATEGORY_FILE, __package__):
         where = f"{CATEGORY_FILE} line {line}"
         slug, label = row.get("category_key", ""), row.get("version_label", "")
         category = CATEGORIES.get(slug)

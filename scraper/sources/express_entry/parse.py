@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 from scraper.parse.text import INT, parse_date, to_int
 from scraper.records import DrawRecord, ParseError, ParseResult
-from store.reference.ee_categories import UNKNOWN, resolve_round_name
+from scraper.sources.express_entry.categories import UNKNOWN, resolve_round_name
 
 SOURCE = "express_entry"
 

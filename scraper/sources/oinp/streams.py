@@ -1,6 +1,6 @@
 """Ontario (OINP) stream registry: streams with the names Ontario's pages used over the
 years, their pool (Express Entry NOIs or Ontario EOI invitations), opening and closing
-dates, targeted regions and occupation groups. Data: ``data/oinp_streams.toml``.
+dates, targeted regions and occupation groups. Data: ``data/oinp_streams.toml`` (beside this module).
 
 Matching ignores case and punctuation, prefers the longest alias, and returns matches
 in the order the text names them, so a parser can tell which stream a clause is about.
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
+
+from store.reference.noc import to_2021, unit_groups
 
 DATA_FILE = "oinp_streams.toml"
 POOLS = {"express_entry", "eoi", "direct"}
@@ -151,7 +153,7 @@ def _required(entry: dict, field: str, where: str):
 
 @cache
 def _registry() -> _Registry:
-    text = resources.files("store.reference").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath("data", DATA_FILE).read_text(encoding="utf-8")
     return parse_registry(text)
 
 
@@ -238,8 +240,6 @@ def get_stream(slug: str) -> Stream:
 def stream_nocs(slug: str) -> frozenset[str] | None:
     """NOC 2021 codes of the occupations stream ``slug`` accepts (its 2016 groups mapped
     through the official correspondence); None when it accepts any occupation."""
-    from store.reference.noc import to_2021, unit_groups
-
     stream = get_stream(slug)
     if not stream.noc2016_groups:
         return None

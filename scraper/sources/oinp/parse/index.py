@@ -3,7 +3,7 @@ updates page (or an alert box repeating one). It is not a post; it gives the pos
 lack an anchor of their own their anchor, through the link's text."""
 from __future__ import annotations
 
-from scraper.parse.oinp.sections import Section
+from scraper.sources.oinp.parse.sections import Section
 
 
 def is_index(sec: Section) -> bool:

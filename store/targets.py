@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from store.reference.ee_categories import category_nocs
+from scraper.sources import registry
 from store.reference.noc import NocError, as_2021
 
 
@@ -17,7 +17,7 @@ class _DrawLike(Protocol):
 
 def draw_nocs(draw: _DrawLike) -> dict[str, str]:
     """{noc2021: via}: "published" (as printed), "crosswalk" (a 2016 code mapped) or
-    "category" (on the Express Entry category list of the draw's version)."""
+    "category" (on a list the draw's source keeps for it, e.g. a category's)."""
     found: dict[str, str] = {}
     for code in draw.noc_codes or []:
         if len(code) == 5:
@@ -31,7 +31,6 @@ def draw_nocs(draw: _DrawLike) -> dict[str, str]:
                 continue
             for mapped in mapped_codes:
                 found.setdefault(mapped, "crosswalk")
-    if draw.source == "express_entry" and draw.program and draw.category_version:
-        for code in category_nocs(draw.program, draw.category_version) or ():
-            found.setdefault(code, "category")
+    for code in registry.get(draw.source).listed_nocs(draw):
+        found.setdefault(code, "category")
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from scraper.parse.oinp.selection import Sel, primary, same_stream, score_key, tag, targets
+from scraper.sources.oinp.parse.selection import Sel, primary, same_stream, score_key, tag, targets
 from scraper.sources.oinp import streams as reg
 
 _ALSO = re.compile(r"\b(?:also|separate)\b", re.IGNORECASE)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from scraper.parse import text as tx
-from scraper.parse.oinp.blocks import Block
+from scraper.sources.oinp.parse.blocks import Block
 
 _MONTH_NAMES = set(tx.MONTHS)
 _STOP_SECTIONS = {"related information", "contact us", "footnotes", "questions or comments"}

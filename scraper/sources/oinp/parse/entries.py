@@ -9,9 +9,9 @@ from datetime import date
 from functools import cached_property
 
 from scraper.parse import text as tx
-from scraper.parse.oinp.blocks import Block
-from scraper.parse.oinp.index import index_anchors, is_index
-from scraper.parse.oinp.sections import Section
+from scraper.sources.oinp.parse.blocks import Block
+from scraper.sources.oinp.parse.index import index_anchors, is_index
+from scraper.sources.oinp.parse.sections import Section
 from scraper.sources.oinp import streams as reg
 
 _DRAW_TITLE = re.compile(r"\b(?:invited|issued|issuance|invitations? to apply|notifications? of interest)\b", re.IGNORECASE)

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from scraper.parse import text as tx
-from scraper.parse.oinp import figures as fig
-from scraper.parse.oinp.blocks import Block
-from scraper.parse.oinp.entries import Entry
-from scraper.parse.oinp.limits import MAX_SELECTIONS
-from scraper.parse.oinp.nocs import give_unclaimed, listed_codes
-from scraper.parse.oinp.selection import Ref, Sel
-from scraper.parse.oinp.settle import settle
-from scraper.parse.oinp.windows import assign_windows
+from scraper.sources.oinp.parse import figures as fig
+from scraper.sources.oinp.parse.blocks import Block
+from scraper.sources.oinp.parse.entries import Entry
+from scraper.sources.oinp.parse.limits import MAX_SELECTIONS
+from scraper.sources.oinp.parse.nocs import give_unclaimed, listed_codes
+from scraper.sources.oinp.parse.selection import Ref, Sel
+from scraper.sources.oinp.parse.settle import settle
+from scraper.sources.oinp.parse.windows import assign_windows
 from scraper.records import ParseError
 
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 
-from scraper.parse.oinp.analyse import analyse
-from scraper.parse.oinp.blocks import page_blocks
-from scraper.parse.oinp.draws import draw_date, fold_announced, record
-from scraper.parse.oinp.entries import Entry, entries
-from scraper.parse.oinp.keys import assign_keys, notice_keys
-from scraper.parse.oinp.limits import MAX_ENTRIES, MAX_ENTRY_CHARS
-from scraper.parse.oinp.page import SOURCE, content_root, naming_page, page_tree, page_year
-from scraper.parse.oinp.sections import sections
+from scraper.sources.oinp.parse.analyse import analyse
+from scraper.sources.oinp.parse.blocks import page_blocks
+from scraper.sources.oinp.parse.draws import draw_date, fold_announced, record
+from scraper.sources.oinp.parse.entries import Entry, entries
+from scraper.sources.oinp.parse.keys import assign_keys, notice_keys
+from scraper.sources.oinp.parse.limits import MAX_ENTRIES, MAX_ENTRY_CHARS
+from scraper.sources.oinp.parse.page import SOURCE, content_root, naming_page, page_tree, page_year
+from scraper.sources.oinp.parse.sections import sections
 from scraper.records import DrawRecord, NoticeRecord, ParseError, ParseResult
 
 log = logging.getLogger(__name__)

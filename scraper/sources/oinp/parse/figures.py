@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from scraper.parse import text as tx
-from scraper.parse.oinp.blocks import Block
-from scraper.parse.oinp.selection import Ref, Sel, made_from
+from scraper.sources.oinp.parse.blocks import Block
+from scraper.sources.oinp.parse.selection import Ref, Sel, made_from
 from scraper.sources.oinp import streams as reg
 
 _ISSUED = tx.Caseless(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from scraper.parse import text as tx
-from scraper.parse.oinp.blocks import Block
-from scraper.parse.oinp.selection import Sel
+from scraper.sources.oinp.parse.blocks import Block
+from scraper.sources.oinp.parse.selection import Sel
 
 
 def listed_codes(b: Block) -> list[str]:

@@ -7,9 +7,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from scraper.parse import text as tx
-from scraper.parse.oinp.entries import Entry
-from scraper.parse.oinp.page import SOURCE
-from scraper.parse.oinp.selection import Sel, tag
+from scraper.sources.oinp.parse.entries import Entry
+from scraper.sources.oinp.parse.page import SOURCE
+from scraper.sources.oinp.parse.selection import Sel, tag
 from scraper.records import DrawRecord
 
 _ROUND_DAY = re.compile(r"results of (yesterday|today)['’]s round", re.IGNORECASE)

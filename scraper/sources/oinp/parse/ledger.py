@@ -4,7 +4,7 @@
 ``oinp-express-entry-notifications-interest`` (Express Entry streams, NOIs) hold one
 table per stream per year: date issued / number / profiles created / score range /
 notes. Each row is one draw, keyed exactly as the updates parser keys it
-(:func:`scraper.parse.oinp.keys.assign_keys`), so ``merge_oinp`` (and the store, which
+(:func:`scraper.sources.oinp.parse.keys.assign_keys`), so ``merge_oinp`` (and the store, which
 never overwrites a value with a null) folds both pages' facts into one draw.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from scraper.parse import html
 from scraper.parse import text as tx
-from scraper.parse.oinp.keys import assign_keys
-from scraper.parse.oinp.page import SOURCE, content_root, naming_page, page_tree
+from scraper.sources.oinp.parse.keys import assign_keys
+from scraper.sources.oinp.parse.page import SOURCE, content_root, naming_page, page_tree
 from scraper.records import DrawRecord, ParseError, ParseResult
 from scraper.sources.oinp import streams as reg
 

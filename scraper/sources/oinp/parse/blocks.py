@@ -8,7 +8,7 @@ from lxml import etree
 
 from scraper.parse import html
 from scraper.parse import text as tx
-from scraper.parse.oinp.limits import MAX_BLOCK_CHARS
+from scraper.sources.oinp.parse.limits import MAX_BLOCK_CHARS
 from scraper.records import ParseError
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from scraper.parse import text as tx
-from scraper.parse.oinp.limits import MAX_NOCS
+from scraper.sources.oinp.parse.limits import MAX_NOCS
 from scraper.records import ParseError
 from scraper.sources.oinp import streams as reg
 

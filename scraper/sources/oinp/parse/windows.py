@@ -4,7 +4,7 @@ first of them goes to every selection still without one."""
 from __future__ import annotations
 
 from scraper.parse import text as tx
-from scraper.parse.oinp.selection import Sel
+from scraper.sources.oinp.parse.selection import Sel
 
 
 def assign_windows(sels: list[Sel], windows: list[tuple[int, tx.Window]]) -> None:

@@ -1,0 +1,82 @@
+"""Express Entry as drawwatch sees it: one JSON feed, federal, CRS-scored rounds for the
+federal programs or for a category (an occupation list or French), and what a profile
+must hold to be invited."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from scraper.sources.base import DrawLike, Source
+from scraper.sources.checks import Checks, day
+from scraper.sources.express_entry.categories import (CATEGORIES, categories_for_noc, category_nocs,
+                                                      category_version)
+from store.reference.programs import PROGRAM_NAMES
+
+FEED_URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
+# The French-language category's rule when the round's version has none written down.
+FRENCH_CATEGORY_NCLC = 7
+
+
+class ExpressEntry(Source):
+    name = "express_entry"
+    title = "Express Entry rounds of invitations (IRCC)"
+    display_name = "Express Entry"
+    # IRCC publishes rounds on weekdays, usually early-to-mid afternoon Ottawa time:
+    # poll every 5 minutes then, hourly otherwise (conditional GETs cost a 304).
+    defaults = {"url": FEED_URL, "schedule": ["*/5 8-19 * * mon-fri", "0 * * * *"]}
+    parsers = {"feed": "scraper.sources.express_entry.parse:parse_express_entry"}
+
+    def headline(self, draw: DrawLike) -> str:
+        return f"Express Entry round #{draw.key}: {draw.title}, {day(draw.date)}"
+
+    def listed_nocs(self, draw: DrawLike) -> Iterable[str]:
+        if draw.program and draw.category_version:
+            return category_nocs(draw.program, draw.category_version) or ()
+        return ()
+
+    def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:
+        slug = draw.program or "unknown"
+        category = CATEGORIES.get(slug)
+        targets = False
+        self._programs(checks, profile, draw, slug)
+        if category is not None and category.kind == "language":
+            version = category_version(slug, draw.category_version)
+            rule = version.language_rule if version else f"NCLC {FRENCH_CATEGORY_NCLC} in French"
+            nclc = profile.nclc
+            checks.check(nclc is not None and nclc >= FRENCH_CATEGORY_NCLC,
+                         f"your French (NCLC {nclc}) meets the rule: {rule}",
+                         f"French-language round ({rule}); " + (f"your NCLC is {nclc}" if nclc is not None
+                                                                  else "your profile has no NCLC level"))
+        elif category is not None and category.kind == "occupation":
+            version = category_version(slug, draw.category_version)
+            # A list compiled from weaker sources says so: the user can check it on IRCC's page.
+            caveat = f", a list drawwatch holds with {version.confidence} confidence" \
+                if version is not None and version.confidence != "high" else ""
+            label = f"{category.title} ({draw.category_version or 'no version'}{caveat})"
+            if facts.on_list:
+                targets = checks.occupations(profile, facts.on_list, draw, f"the {label} list holds")
+            else:
+                checks.check(None, "", f"{label}: drawwatch has no occupation list for this version, "
+                             "so occupation eligibility cannot be checked")
+        elif category is None:
+            checks.check(None, "", f"round name {draw.title!r} is not a known program or category")
+        checks.score(draw, profile.crs, "CRS", profile.ee_profile_created)
+        return targets
+
+    @staticmethod
+    def _programs(checks: Checks, profile: Any, draw: Any, slug: str) -> None:
+        mine = (f"your programs are {', '.join(sorted(profile.programs))}" if profile.programs
+                else "your profile lists no program")
+        if slug in PROGRAM_NAMES:
+            checks.check(slug in profile.programs, f"the round is for {PROGRAM_NAMES[slug]} candidates, as you are",
+                         f"the round is for {PROGRAM_NAMES[slug]} candidates; " + mine)
+        elif draw.programs_covered:
+            covered = set(draw.programs_covered) & profile.programs
+            names = ", ".join(PROGRAM_NAMES.get(p, p) for p in draw.programs_covered)
+            checks.check(bool(covered), f"the round covers {names}, including yours",
+                         f"the round covers {names}; " + mine)
+
+    def noc_lists(self, codes2021: Iterable[str]) -> dict[str, list[str]]:
+        # A list compiled from weaker sources says so (see data/ee_category_nocs.md).
+        return {"ee_categories": sorted({f"{c.slug} {c.version_label}"
+                                         + ("" if c.confidence == "high" else f" ({c.confidence} confidence)")
+                                         for code in codes2021 for c in categories_for_noc(code)})}
