@@ -229,6 +229,7 @@ def run_in_reactor(main: Callable[[], Coroutine]) -> Any:
     from scrapy.utils.reactor import install_reactor  # deferred: Scrapy and Twisted only to run a crawl
 
     install_reactor(ASYNCIO_REACTOR)
+    # After install_reactor: importing twisted.internet.reactor installs the default one.
     from twisted.internet import reactor
     from twisted.internet.defer import Deferred
 

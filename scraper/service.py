@@ -195,7 +195,7 @@ class Service:
 
     async def serve(self) -> int:
         """Run until SIGTERM/SIGINT; returns the exit status."""
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # deferred: only `serve` schedules
 
         self._setup()
         tz = self.settings.service.timezone
