@@ -28,10 +28,6 @@ from store.targets import draw_nocs
 
 log = logging.getLogger(__name__)
 
-# Real corrections touch one or two draws; more than DEFAULT_HOLD_THRESHOLD stored draws
-# rewritten or renumbered by one crawl is a broken or redesigned source until a person
-# says otherwise (the default of every source's hold_threshold, hence defined with them).
-
 # Where a page's draw keys were not recorded yet (a database from before PageKeys), a page
 # that used to yield this many records and now yields under half stands for lost draws.
 SHRINK_MIN_PREVIOUS = 4

@@ -24,8 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scraper.sources.checks import Checks, day
 
-# A crawl that would change or renumber more stored draws than this (or lose any) is
-# held for a person to accept (store.ingest).
+# Real corrections touch one or two draws; more stored draws than this rewritten or
+# renumbered by one crawl (or any lost) is a broken or redesigned source until a person
+# says otherwise: the crawl is held (store.ingest). The default of every source's
+# hold_threshold, hence defined with the sources' settings.
 DEFAULT_HOLD_THRESHOLD = 3
 
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
