@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from scraper.parse import text as tx
-from scraper.sources.oinp.parse import figures as fig
 from scraper.sources.oinp.parse.blocks import Block
 from scraper.sources.oinp.parse.entries import Entry
+from scraper.sources.oinp.parse.figures import (
+    Statement, issuance_draws, issued, may_state_facts, scored, statements, stream_refs, targeted, targeted_draws,
+    will_issue,
+)
 from scraper.sources.oinp.parse.limits import MAX_SELECTIONS
 from scraper.sources.oinp.parse.nocs import give_unclaimed, listed_codes
 from scraper.sources.oinp.parse.selection import Ref, Sel
@@ -27,7 +30,7 @@ class Analysis:
     total: int | None               # a count for the whole entry (several streams)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Said:
     """What one statement gave besides what it attached to earlier selections."""
     made: list[Sel]
@@ -58,12 +61,12 @@ class _Reader:
         for b in self.entry.blocks:
             if b.kind == "heading":
                 self.head = b.text
-            elif not fig.may_state_facts(b.text):
+            elif not may_state_facts(b.text):
                 continue        # no word any fact is stated with: nothing below would read it
             elif codes := listed_codes(b):
                 self._list(codes)
             else:
-                said += [x for st in fig.statements(b, self.sentences(b)) if (x := self._statement(st))]
+                said += [x for st in statements(b, self.sentences(b)) if (x := self._statement(st))]
         return said
 
     @cached_property
@@ -72,8 +75,8 @@ class _Reader:
         its first issuance sentence naming any, else of its title, else of its text.
         Worked out when first needed (most entries are not draws)."""
         found = next((refs for b in self.entry.blocks if b.kind == "text" for s in self.sentences(b)
-                      if (fig.issued(s) or fig.will_issue(s)) and (refs := fig.stream_refs(s))), None)
-        return found or fig.stream_refs(self.entry.title) or fig.stream_refs(self.entry.text)
+                      if (issued(s) or will_issue(s)) and (refs := stream_refs(s))), None)
+        return found or stream_refs(self.entry.title) or stream_refs(self.entry.text)
 
     def _fallback(self) -> list[Ref]:
         """Streams for a selection naming none: the latest selections', else the entry's."""
@@ -87,14 +90,14 @@ class _Reader:
             if self.head:
                 sel.add_head(self.head)
 
-    def _statement(self, st: fig.Statement) -> _Said | None:
+    def _statement(self, st: Statement) -> _Said | None:
         title, total = self.entry.title, None
         if st.scores:
-            made = fig.scored(st, self._fallback, self.head, title)
+            made = scored(st, self._fallback, self.head, title)
         elif st.issued:
-            made, total = fig.issuance(st, title)
-        elif fig.targeted(st.text, st.low):
-            made = fig.targeted_draws(st, self._fallback, title)
+            made, total = issuance_draws(st, title)
+        elif targeted(st.text, st.low):
+            made = targeted_draws(st, self._fallback, title)
         else:
             made = []
             self._figures(st)
@@ -105,7 +108,7 @@ class _Reader:
             return None
         return _Said(made, st.text if st.issued else None, (st.group, w) if w else None, total)
 
-    def _figures(self, st: fig.Statement) -> None:
+    def _figures(self, st: Statement) -> None:
         """A statement making no selection: its count ("Number of invitations issued: 480"
         heads the list whose "CRS score range" line makes the selection, so it waits for
         that line) and codes go to the latest selections."""
@@ -121,7 +124,7 @@ class _Reader:
             for sel in self.current:
                 sel.add_nocs(codes)
 
-    def _take(self, made: list[Sel], st: fig.Statement) -> None:
+    def _take(self, made: list[Sel], st: Statement) -> None:
         """New selections: a count waiting in their list, the codes their sentence names;
         they become the latest, and the sub-heading is used up."""
         if len(made) == 1 and made[0].count is None and st.group in self.waiting:

@@ -92,7 +92,7 @@ def pair_counts(sentence: str, counts: list[tx.Count]) -> dict[int, int]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Statement:
     """A sentence of a text block (or the part of one that "in a separate draw" starts),
     with what every reading of it asks first."""
@@ -151,7 +151,7 @@ def scored(st: Statement, fallback: Callable[[], list[Ref]], head: str | None, t
     return made
 
 
-def issuance(st: Statement, title: str) -> tuple[list[Sel], int | None]:
+def issuance_draws(st: Statement, title: str) -> tuple[list[Sel], int | None]:
     """One selection per stream an issuance sentence names, with its own count when the
     sentence gives one per stream (or names one stream); else the count for them all."""
     refs = stream_refs(st.text)
