@@ -18,7 +18,8 @@ SHOWN = 50  # draws listed per kind; the rest are counted
               help="Crawl only this source (repeatable); default every enabled source.")
 @click.option("--backfill", is_flag=True, help="Also fetch the whole history where a source splits it (yearly pages).")
 @click.option("--notify-history", is_flag=True,
-              help="Alert subscribers even on a source's first crawl (normally a silent baseline).")
+              help="Alert subscribers of history too: a source's first crawl (normally a silent "
+                   "baseline) and draws from the source's past (a backfilled year).")
 @click.option("--accept", is_flag=True,
               help="Apply the source's held crawl as it was read (with --source NAME); fetches nothing.")
 @click.pass_context
