@@ -73,6 +73,16 @@ def site():
 
 
 @pytest.fixture
+def mailbox():
+    """An SMTP server on 127.0.0.1 (tests/service_harness.py) keeping the mail it took."""
+    from tests.service_harness import Mailbox
+
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
 def hooks():
     """Webhook endpoints on 127.0.0.1 (tests/webhooks.py) keeping what they were sent."""
     from tests.webhooks import Webhooks

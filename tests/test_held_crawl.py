@@ -19,7 +19,7 @@ from store.health import ensure_schema, pending_messages, record_sent, source_he
 from store.ingest import DEFAULT_HOLD_THRESHOLD, PageFetch, ingest, record_failure
 from store.models import CrawlRun, Draw, HeldCrawl, Notification, Subscriber
 from tests.conftest import FEED, data
-from tests.service_harness import ROOT, Mailbox, ServiceProcess
+from tests.service_harness import ROOT, ServiceProcess
 
 EE = "express_entry"
 OLD, NEW = "ee_rounds_123_en.2026-04-02.raw.json", "ee_rounds_123_en.2026-04-21.raw.json"
@@ -180,13 +180,6 @@ def test_a_renumbered_feed_is_held_shown_and_applied_only_when_accepted(cli, sit
 
 
 # -- the service ------------------------------------------------------------------------------
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
 
 @pytest.fixture
 def service(tmp_path, site, mailbox):

@@ -24,7 +24,7 @@ from store.ingest import PageFetch, ingest
 from store.models import CrawlRun, Draw, Notification, Subscriber
 from tests.conftest import DATA, FEED, data
 from tests.md_render import render
-from tests.service_harness import ROOT, Mailbox, ServiceProcess
+from tests.service_harness import ROOT, ServiceProcess
 
 EE = "express_entry"
 OLD, NEW = "ee_rounds_123_en.2026-04-02.raw.json", "ee_rounds_123_en.2026-04-21.raw.json"
@@ -76,13 +76,6 @@ def test_first_run_catches_up_once_and_otherwise_keeps_the_rhythm():
 
 
 # -- the service process --------------------------------------------------------------
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
 
 @pytest.fixture
 def service(tmp_path, site, mailbox):
