@@ -319,23 +319,23 @@ def test_renamed_stream_is_kept_verbatim_and_flagged():
 
 
 def test_text_helpers_on_strings_from_the_pages():
-    from scraper.parse import text as tx
+    from scraper.parse import dates as dt, nocs as nc, numbers as nm, text as tx
 
-    assert tx.parse_date("September 19. 2023") == date(2023, 9, 19)
-    assert tx.parse_date("June 1,2021 –June 1 2022") == date(2021, 6, 1)
-    assert tx.parse_date("April 05, 2019") == date(2019, 4, 5)
-    assert tx.parse_date("December 17", 2020) == date(2020, 12, 17)
-    assert tx.parse_date("December 17") is None
+    assert dt.parse_date("September 19. 2023") == date(2023, 9, 19)
+    assert dt.parse_date("June 1,2021 –June 1 2022") == date(2021, 6, 1)
+    assert dt.parse_date("April 05, 2019") == date(2019, 4, 5)
+    assert dt.parse_date("December 17", 2020) == date(2020, 12, 17)
+    assert dt.parse_date("December 17") is None
     stamp = "December 11, 2019 12:28 p.m EST"
-    assert tx.time_after(stamp, tx.find_dates(stamp)[0].end).hour == 12
-    assert tx.parse_score_cell("441-433") == (433, 441)
-    assert tx.parse_score_cell("496 and above") == (496, None)
-    assert tx.parse_score_cell("N/A") is None
-    assert tx.parse_count("371*") == 371 and tx.parse_count("1,424") == 1424
-    assert tx.parse_noc_line("NOC\u00a072010 - Contractors and supervisors") == ("72010", "Contractors and supervisors")
-    assert tx.parse_noc_line("0213 – Computer and information systems managers")[0] == "0213"
-    assert tx.parse_noc_line("Data Scientists ( NOC 21211)") == ("21211", "Data Scientists")
-    assert tx.parse_noc_line("2024 OINP results") is None
+    assert dt.time_after(stamp, dt.find_dates(stamp)[0].end).hour == 12
+    assert nm.parse_score_cell("441-433") == (433, 441)
+    assert nm.parse_score_cell("496 and above") == (496, None)
+    assert nm.parse_score_cell("N/A") is None
+    assert nm.parse_count("371*") == 371 and nm.parse_count("1,424") == 1424
+    assert nc.parse_noc_line("NOC\u00a072010 - Contractors and supervisors") == ("72010", "Contractors and supervisors")
+    assert nc.parse_noc_line("0213 – Computer and information systems managers")[0] == "0213"
+    assert nc.parse_noc_line("Data Scientists ( NOC 21211)") == ("21211", "Data Scientists")
+    assert nc.parse_noc_line("2024 OINP results") is None
     assert tx.clean("Comprehensive Ranking System ( CRS )\u00a0score") == "Comprehensive Ranking System (CRS) score"
 
 
@@ -371,23 +371,23 @@ def test_digits_of_other_scripts_are_not_read_as_numbers():
 
 @pytest.mark.parametrize("written", ["1,063", "1063"])
 def test_counts_with_thousands_where_thousands_are(written):
-    from scraper.parse import text as tx
+    from scraper.parse import numbers as nm
 
-    assert [c.value for c in tx.find_counts(f"On April 30, 2026, we issued {written} invitations to apply")] == [1063]
+    assert [c.value for c in nm.find_counts(f"On April 30, 2026, we issued {written} invitations to apply")] == [1063]
 
 
 @pytest.mark.parametrize("written", ["10,63", "1 063", "1,0,6,3", "١٠٦٣", "１０６３", "10²", "9" * 5000, "1.063"])
 def test_counts_that_do_not_read(written):
-    from scraper.parse import text as tx
+    from scraper.parse import numbers as nm
 
-    assert tx.find_counts(f"On April 30, 2026, we issued {written} invitations to apply") == []
+    assert nm.find_counts(f"On April 30, 2026, we issued {written} invitations to apply") == []
 
 
 def test_a_month_in_another_alphabet_is_no_date():
-    from scraper.parse import text as tx
+    from scraper.parse import dates as dt
 
     # "ſ" (long s) folds to "s" in Python's case-blind matching: not September.
-    assert tx.find_dates("ſeptember 3, 2024") == [] and tx.parse_date("September 3, 2024") == date(2024, 9, 3)
+    assert dt.find_dates("ſeptember 3, 2024") == [] and dt.parse_date("September 3, 2024") == date(2024, 9, 3)
 
 
 def test_a_paragraph_no_page_has_is_refused():

@@ -24,7 +24,7 @@ from scraper.parse import html
 from scraper.sources.express_entry.parse import parse_express_entry
 from scraper.sources.oinp.parse import parse_oinp_updates
 from scraper.sources.oinp.parse import parse_oinp_ledger
-from scraper.parse.text import MONTHS
+from scraper.parse.dates import MONTHS
 from scraper.records import ParseError, ParseResult
 from tests.big_pages import cases
 from tests.md_render import fixture_page, render

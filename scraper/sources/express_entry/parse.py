@@ -14,7 +14,8 @@ import re
 from datetime import date, datetime, timezone
 from urllib.parse import urljoin
 
-from scraper.parse.text import INT, parse_date, to_int
+from scraper.parse.dates import parse_date
+from scraper.parse.numbers import INT, to_int
 from scraper.records import DrawRecord, ParseError, ParseResult
 from scraper.sources.express_entry.categories import UNKNOWN, resolve_round_name
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from scraper.parse import text as tx
+from scraper.parse import dates as dt, nocs as nc, numbers as nm, text as tx
 from scraper.sources.oinp.parse.blocks import Block
 from scraper.sources.oinp.parse.entries import Entry
 from scraper.sources.oinp.parse.figures import (
@@ -35,7 +35,7 @@ class _Said:
     """What one statement gave besides what it attached to earlier selections."""
     made: list[Sel]
     issuance: str | None            # the sentence, when it reports an issuance
-    window: tuple[int, tx.Window] | None
+    window: tuple[int, dt.Window] | None
     total: int | None
 
 
@@ -101,7 +101,7 @@ class _Reader:
         else:
             made = []
             self._figures(st)
-        w = tx.find_window(st.text, self.year, st.low)
+        w = dt.find_window(st.text, self.year, st.low)
         if made:
             self._take(made, st)
         if not (made or st.issued or w or total is not None):
@@ -112,14 +112,14 @@ class _Reader:
         """A statement making no selection: its count ("Number of invitations issued: 480"
         heads the list whose "CRS score range" line makes the selection, so it waits for
         that line) and codes go to the latest selections."""
-        counts = tx.find_counts(st.text, st.low)
+        counts = nm.find_counts(st.text, st.low)
         if counts:
             same = [x for x in self.current if x.group == st.group]
             if len(same) == 1 and same[0].count is None:
                 same[0].count = counts[0].value
             elif not same:
                 self.waiting[st.group] = counts[0].value
-        codes = tx.inline_nocs(st.text, cleaned=True, low=st.low)
+        codes = nc.inline_nocs(st.text, cleaned=True, low=st.low)
         if codes and self.current:
             for sel in self.current:
                 sel.add_nocs(codes)
@@ -129,7 +129,7 @@ class _Reader:
         they become the latest, and the sub-heading is used up."""
         if len(made) == 1 and made[0].count is None and st.group in self.waiting:
             made[0].count = self.waiting.pop(st.group)
-        codes = tx.inline_nocs(st.text, cleaned=True, low=st.low)
+        codes = nc.inline_nocs(st.text, cleaned=True, low=st.low)
         for sel in made if codes else ():
             sel.add_nocs(codes)
         self.made += len(made)

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from datetime import date, timedelta
 
-from scraper.parse import text as tx
+from scraper.parse import dates as dt, nocs as nc
 from scraper.sources.oinp.parse.entries import Entry
 from scraper.sources.oinp.parse.page import SOURCE
 from scraper.sources.oinp.parse.selection import Sel, tag
@@ -29,7 +29,7 @@ def draw_date(entry: Entry, issuance: list[str], year: int | None) -> date | Non
     posted = entry.date
     y = posted.year if posted else year
     for s in issuance:
-        for dm in tx.find_dates(s):
+        for dm in dt.find_dates(s):
             d = dm.to_date(y)
             if d and (posted is None or posted - timedelta(days=120) <= d <= posted + timedelta(days=1)):
                 return d
@@ -63,7 +63,7 @@ def record(sel: Sel, entry: Entry, day: date | None, url: str, total: int | None
         extra["window_text"] = sel.window.text
     if total is not None and sel.count is None:
         extra["announced_total"] = total
-    version = tx.noc_version(sel.nocs)
+    version = nc.noc_version(sel.nocs)
     if sel.nocs and version is None:
         flags.append("mixed_noc_versions")
     return DrawRecord(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-from scraper.parse import text as tx
+from scraper.parse import dates as dt, text as tx
 from scraper.sources.oinp.parse.blocks import Block
 from scraper.sources.oinp.parse.index import index_anchors, is_index
 from scraper.sources.oinp.parse.sections import Section
@@ -58,10 +58,10 @@ def embedded_date(b: Block, year: int | None) -> tuple[date, str] | None:
     """A paragraph that starts a new post: "March 14, 2018 Entrepreneur stream – ..."."""
     if b.is_li:
         return None
-    m = tx.DATE_RE.match(b.text)
+    m = dt.DATE_RE.match(b.text)
     if not m or not m.group("year") or b.text[m.end():m.end() + 1] in (",", ""):
         return None
-    return tx.leading_date(b.text, year)
+    return dt.leading_date(b.text, year)
 
 
 def section_entries(sec: Section, year: int | None) -> list[Entry]:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from scraper.parse import text as tx
+from scraper.parse import dates as dt, numbers as nm, text as tx
 from scraper.sources.oinp.parse.blocks import Block
 from scraper.sources.oinp.parse.selection import Ref, Sel, made_from
 from scraper.sources.oinp import streams as reg
@@ -77,7 +77,7 @@ def stream_refs(text: str) -> list[Ref]:
     return []
 
 
-def pair_counts(sentence: str, counts: list[tx.Count]) -> dict[int, int]:
+def pair_counts(sentence: str, counts: list[nm.Count]) -> dict[int, int]:
     """Counts that each name one stream ("674 invitations ... Masters Graduate stream and
     244 invitations ... PhD Graduate stream"), keyed by id(stream); {} if not that shape."""
     if len(counts) < 2:
@@ -100,7 +100,7 @@ class Statement:
     low: str
     group: int                  # the block's list group
     lead: str                   # list items: the paragraph introducing the list, and a space
-    scores: list[tx.Score]
+    scores: list[nm.Score]
     future: bool                # announces an issuance on a stated day
     issued: bool                # reports an issuance, or announces one (future)
 
@@ -114,12 +114,12 @@ def statements(b: Block, sentences: list[str]) -> Iterator[Statement]:
         for p in (_SEPARATE.split(s) if "separate" in s.lower() else [s]):
             if p.strip(" ,."):
                 low = p.lower()     # asked for by each test: made once
-                scores = tx.find_scores(p, low)
-                future = will_issue(p, low) and bool(tx.find_dates(p))
+                scores = nm.find_scores(p, low)
+                future = will_issue(p, low) and bool(dt.find_dates(p))
                 yield Statement(p, low, b.group, lead, scores, future, issued(p, low) or future)
 
 
-def _clause(s: str, scores: list[tx.Score], i: int, before: bool) -> str:
+def _clause(s: str, scores: list[nm.Score], i: int, before: bool) -> str:
     """The part of ``s`` that belongs to its ``i``-th score: from the previous score when
     streams are named before their scores, up to the next one when after."""
     if len(scores) == 1:
@@ -145,7 +145,7 @@ def scored(st: Statement, fallback: Callable[[], list[Ref]], head: str | None, t
         # The selections of one clause share this list: what settle adds reaches them all.
         chain = ([head] if head else []) + [st.lead + clause, title]
         made += [made_from(r, "score", s, st.group, chain, sc) for r in refs]
-    counts = tx.find_counts(s, st.low)
+    counts = nm.find_counts(s, st.low)
     if counts and len(made) == 1:
         made[0].count = counts[0].value
     return made
@@ -155,7 +155,7 @@ def issuance_draws(st: Statement, title: str) -> tuple[list[Sel], int | None]:
     """One selection per stream an issuance sentence names, with its own count when the
     sentence gives one per stream (or names one stream); else the count for them all."""
     refs = stream_refs(st.text)
-    counts = tx.find_counts(st.text, st.low)
+    counts = nm.find_counts(st.text, st.low)
     if not refs:
         return [], None
     per_stream = pair_counts(st.text, counts)

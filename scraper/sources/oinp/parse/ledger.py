@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scraper.parse import html
-from scraper.parse import text as tx
+from scraper.parse import dates as dt, numbers as nm, text as tx
 from scraper.sources.oinp.parse.keys import assign_keys
 from scraper.sources.oinp.parse.page import SOURCE, content_root, naming_page, page_tree
 from scraper.records import DrawRecord, ParseError, ParseResult
@@ -108,32 +108,32 @@ def _tables(root) -> Iterator[_Table]:
 def _day(date_text: str, year: int | None, extra: dict):
     """(day, round time in UTC) of a "Date issued" cell, None without a date; a range of
     days is keyed by its first."""
-    dates = tx.find_dates(date_text)
+    dates = dt.find_dates(date_text)
     if not dates:
         return None
     day = dates[0].to_date(year)
-    at = tx.time_after(date_text, dates[0].end)
+    at = dt.time_after(date_text, dates[0].end)
     if len({(d.month, d.day) for d in dates}) > 1 or _DAY_RANGE.search(date_text):
         extra["date_range"] = True      # "August 11 - 16, 2023": keyed by its first day
-    return day, (tx.eastern_to_utc(day, at) if day and at else None)
+    return day, (dt.eastern_to_utc(day, at) if day and at else None)
 
 
 def _values(cols: dict[str, str], year: int | None, extra: dict, flags: list[str]):
     """(count, score range, window) of a row. A cell that says something but not a value:
     kept verbatim and flagged, never read as a part of itself ("4,19") or as nothing at all."""
-    score = tx.parse_score_cell(cols["score"]) if cols.get("score") else None
+    score = nm.parse_score_cell(cols["score"]) if cols.get("score") else None
     if cols.get("score"):
         extra["score_text"] = cols["score"]
-    window = tx.window_from_range(cols["window"], year) if cols.get("window") else None
+    window = dt.window_from_range(cols["window"], year) if cols.get("window") else None
     if window:
         extra["window_text"] = window.text
-    count = tx.parse_count(cols["number"]) if cols.get("number") else None
+    count = nm.parse_count(cols["number"]) if cols.get("number") else None
     if cols.get("number", "").rstrip().endswith("*"):
         flags.append("footnote")
     raw = {}
     for column, value in (("number", count), ("score", score), ("window", window)):
         cell = cols.get(column, "")
-        if value is None and not tx.is_placeholder(cell):
+        if value is None and not nm.is_placeholder(cell):
             raw[column] = cell
             flags.append(f"unreadable_{column}")
     if raw:

@@ -2,7 +2,7 @@
 "code – title" pairs; and the codes listed before any selection was reported."""
 from __future__ import annotations
 
-from scraper.parse import text as tx
+from scraper.parse import nocs as nc
 from scraper.sources.oinp.parse.blocks import Block
 from scraper.sources.oinp.parse.selection import Sel
 
@@ -11,9 +11,9 @@ def listed_codes(b: Block) -> list[str]:
     """The codes of a block that is a NOC list, else [] (a sentence merely naming a code
     is not a list: its codes are read as inline codes). Block texts and lines are clean
     already (the walker made them so)."""
-    nocs = [c for c, _ in tx.split_noc_run(b.text, cleaned=True)] or [
-        p[0] for line in (b.lines or (b.text,)) if (p := tx.parse_noc_line(line, cleaned=True))]
-    if nocs and (b.is_li or len(nocs) > 1 or b.lines == (b.text,) or tx.parse_noc_line(b.text, cleaned=True)):
+    nocs = [c for c, _ in nc.split_noc_run(b.text, cleaned=True)] or [
+        p[0] for line in (b.lines or (b.text,)) if (p := nc.parse_noc_line(line, cleaned=True))]
+    if nocs and (b.is_li or len(nocs) > 1 or b.lines == (b.text,) or nc.parse_noc_line(b.text, cleaned=True)):
         return nocs
     return []
 

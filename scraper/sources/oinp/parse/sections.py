@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from scraper.parse import text as tx
+from scraper.parse import dates as dt
 from scraper.sources.oinp.parse.blocks import Block
 
-_MONTH_NAMES = set(tx.MONTHS)
+_MONTH_NAMES = set(dt.MONTHS)
 _STOP_SECTIONS = {"related information", "contact us", "footnotes", "questions or comments"}
 
 
@@ -38,8 +38,8 @@ def sections(blocks: list[Block], year: int | None) -> tuple[list[Section], int]
                 cur = Section(None, b.text, [])
                 out.append(cur)
                 continue
-            lead = tx.leading_date(b.text, year)
-            if lead and b.level in (3, 4) and tx.DATE_RE.match(b.text):
+            lead = dt.leading_date(b.text, year)
+            if lead and b.level in (3, 4) and dt.DATE_RE.match(b.text):
                 dated += 1
                 cur = Section(lead[0], lead[1], [])
                 out.append(cur)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from scraper.parse import text as tx
+from scraper.parse import dates as dt, numbers as nm
 from scraper.sources.oinp.parse.limits import MAX_NOCS
 from scraper.records import ParseError
 from scraper.sources.oinp import streams as reg
@@ -22,12 +22,12 @@ class Sel:
     stream_name: str
     kind: str                       # "score" | "issuance" | "targeted"
     group: int                      # the block's list group (windows and counts stated in it are its own)
-    score: tx.Score | None = None
+    score: nm.Score | None = None
     chain: list[str] = field(default_factory=list)   # texts naming the target, best first
     heads: list[str] = field(default_factory=list)   # sub-headings of its NOC lists
     nocs: list[str] = field(default_factory=list)
     count: int | None = None
-    window: tx.Window | None = None
+    window: dt.Window | None = None
     announced: bool = False
     sentence: str = ""
 

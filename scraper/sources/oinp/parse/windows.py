@@ -3,11 +3,11 @@ inside a scored selection's list is that selection's; the others are the post's,
 first of them goes to every selection still without one."""
 from __future__ import annotations
 
-from scraper.parse import text as tx
+from scraper.parse import dates as dt
 from scraper.sources.oinp.parse.selection import Sel
 
 
-def assign_windows(sels: list[Sel], windows: list[tuple[int, tx.Window]]) -> None:
+def assign_windows(sels: list[Sel], windows: list[tuple[int, dt.Window]]) -> None:
     """``windows``: (list group it was stated in, window), in reading order."""
     entry_windows = []
     for group, w in windows:
