@@ -11,53 +11,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import Date, DateTime, func, update
+from sqlalchemy import func, update
 from sqlmodel import Session, delete, select
 
-from scraper.records import DrawRecord, NoticeRecord, ParseError, ParseResult
+from scraper.records import ParseError, ParseResult
 from scraper.sources.base import DEFAULT_HOLD_THRESHOLD
-from store.facts import (FACT_FIELDS, content_hash, fact_changes, jsonable, keep_vanished, record_facts, rewrites,
-                         signature, stored_facts)
+from store.facts import jsonable
 from store.models import CrawlRun, Draw, DrawNoc, DrawRevision, HeldCrawl, Notice, PageKeys, PageState, utcnow
+from store.payload import from_payload, to_payload
+from store.plan import EXAMPLES, Combine, PageFetch, Plan, plan_crawl  # noqa: F401  (PageFetch: the crawl's page, as callers import it)
 from store.targets import draw_nocs
 
 log = logging.getLogger(__name__)
 
-# Where a page's draw keys were not recorded yet (a database from before PageKeys), a page
-# that used to yield this many records and now yields under half stands for lost draws.
-SHRINK_MIN_PREVIOUS = 4
-SHRINK_RATIO = 0.5
-EXAMPLES = 5  # draw keys named in a held crawl's summary
 # A draw first stored now but dated this long before the newest draw the source already
 # had is the source's past (a backfilled year, a ledger listing old rounds): stored, never
 # announced as new. The margin covers a province posting a draw a few weeks late.
 HISTORY_MARGIN = timedelta(days=30)
 
-# How a held crawl's records come back from JSON.
-_DATE_FIELDS = frozenset(c.name for c in Draw.__table__.columns if isinstance(c.type, Date)) & set(FACT_FIELDS)
-_DATETIME_FIELDS = frozenset(c.name for c in Draw.__table__.columns if isinstance(c.type, DateTime)
-                             or isinstance(getattr(c.type, "impl", None), DateTime)) & set(FACT_FIELDS)
-
 
 class NothingHeld(LookupError):
     """``accept_held`` on a source with no held crawl."""
-
-
-@dataclass
-class PageFetch:
-    """One fetched page of a crawl: its validators, how many records it yielded, and
-    which draw keys (None where the caller does not say: only the count is checked)."""
-
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    n_records: int = 0
-    keys: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -81,19 +59,9 @@ class IngestReport:
         return self.run.outcome == "held"
 
 
-# Merges records of one draw read from different pages (Ontario's updates page and
-# ledgers each know part of a draw): applied to the stored draw and the new record, so
-# a crawl that read only some of the pages completes a draw instead of overwriting it.
-Combine = Callable[[list[DrawRecord]], list[DrawRecord]]
-
 # Called inside the ingest transaction with the new and changed draws (the
 # notifier's matcher), so outbox rows commit or roll back with the draws.
 Matcher = Callable[[Session, IngestReport], None]
-
-
-def as_record(draw: Draw) -> DrawRecord:
-    """A stored draw back in the parsers' shape, for a source's ``combine``."""
-    return DrawRecord(source=draw.source, key=draw.key, **stored_facts(draw))
 
 
 def is_baseline(session: Session, source: str) -> bool:
@@ -114,150 +82,6 @@ def baseline_end(session: Session, source: str) -> datetime | None:
     """When the source's first successful crawl (its silent baseline) was stored."""
     return session.exec(select(CrawlRun.finished_at).where(
         CrawlRun.source == source, CrawlRun.outcome == "ok").order_by(CrawlRun.id)).first()
-
-
-@dataclass
-class _Plan:
-    """What one crawl would do, worked out before anything is written."""
-
-    new: list[tuple[DrawRecord, dict[str, Any], str]] = field(default_factory=list)
-    changed: list[tuple[Draw, dict[str, Any], str, dict[str, list[Any]]]] = field(default_factory=list)
-    quiet: list[tuple[Draw, dict[str, Any], str]] = field(default_factory=list)  # verbatim parts only
-    unchanged_ids: list[int] = field(default_factory=list)
-    # the crawl's values for the stored keys it gives with another digest, nothing filled in
-    offered: dict[str, dict[str, Any]] = field(default_factory=dict)
-    kept: list[tuple[str, str]] = field(default_factory=list)
-    newly_kept: int = 0
-    rewritten: set[str] = field(default_factory=set)  # stored keys whose stated facts would change
-    renumbered: set[str] = field(default_factory=set)  # stored keys whose facts would move to another key
-    lost: dict[str, list[str]] = field(default_factory=dict)  # page URL -> keys it no longer yields
-    shrunk: dict[str, tuple[int, int]] = field(default_factory=dict)  # page URL -> (before, now), keys unknown
-
-    @property
-    def lost_keys(self) -> set[str]:
-        return {k for keys in self.lost.values() for k in keys}
-
-    @property
-    def rewritten_or_renumbered(self) -> set[str]:
-        """Stored draws the crawl would rewrite (the lost ones are counted as lost)."""
-        return (self.rewritten | self.renumbered) - self.lost_keys
-
-    @property
-    def n_lost(self) -> int:
-        return len(self.lost_keys) + sum(before - now for before, now in self.shrunk.values())
-
-    def summary(self) -> str:
-        lost = sorted(self.lost_keys, key=_natural)
-        parts = []
-        changed = self.rewritten_or_renumbered
-        if changed:
-            parts.append(f"{len(changed)} stored draws would change (e.g. {', '.join(_examples(changed))})")
-        if lost:
-            parts.append(f"{len(lost)} would be lost (e.g. {', '.join(lost[:EXAMPLES])})")
-        for url, (before, now) in self.shrunk.items():
-            parts.append(f"{url} yielded {now} records where it held {before} last time")
-        if self.renumbered:
-            parts.append(f"{len(self.renumbered)} look renumbered (their facts now under another key)")
-        if self.new:
-            parts.append(f"{len(self.new)} new")
-        return ", ".join(parts)
-
-
-def _natural(key: str) -> tuple:
-    """Round 92 before 411, "91a" beside 91; Ontario's date keys by date."""
-    lead = re.match(r"\d+", key)
-    return (int(lead.group()) if lead else -1, key)
-
-
-def _examples(keys: Iterable[str]) -> list[str]:
-    return sorted(keys, key=_natural)[:EXAMPLES]
-
-
-def _plan(session: Session, source: str, result: ParseResult, pages: list[PageFetch],
-          combine: Combine | None) -> _Plan:
-    plan = _Plan()
-    # Only keys and hashes are read up front: a re-crawl of an unchanged source then
-    # never loads a full row.
-    stored = {key: (draw_id, digest) for key, draw_id, digest in session.exec(
-        select(Draw.key, Draw.id, Draw.content_hash).where(Draw.source == source))}
-    differing: list[tuple[DrawRecord, int, str]] = []
-    for record in result.draws:
-        values = record_facts(record)
-        digest = content_hash(values)
-        if record.key not in stored:
-            plan.new.append((record, values, digest))
-            continue
-        draw_id, stored_digest = stored[record.key]
-        if stored_digest == digest:
-            plan.unchanged_ids.append(draw_id)
-        else:
-            differing.append((record, draw_id, stored_digest))
-    rows = {d.id: d for d in session.exec(select(Draw).where(Draw.id.in_([i for _, i, _ in differing])))} \
-        if differing else {}
-    for record, draw_id, _ in differing:
-        old = rows[draw_id]
-        plan.offered[record.key] = record_facts(combine([as_record(old), record])[0] if combine else record)
-    _find_lost(session, pages, plan)
-    _find_renumbered(session, source, plan, [rows[i] for _, i, _ in differing])
-    for record, draw_id, stored_digest in differing:
-        _classify(plan, rows[draw_id], plan.offered[record.key], stored_digest)
-    return plan
-
-
-def _classify(plan: _Plan, old: Draw, values: dict[str, Any], stored_digest: str) -> None:
-    """A stored draw the crawl gives with another digest: unchanged, quiet, or changed."""
-    before = stored_facts(old)
-    # Where the key now holds another draw (renumbered), what that draw lacks is not the
-    # stored draw's to fill in.
-    if old.key not in plan.renumbered:
-        values, kept = keep_vanished(before, values)
-        plan.kept += [(old.key, path) for path in kept]
-        plan.newly_kept += sum(f"vanished_{path}" not in (old.flags or []) for path in kept)
-    digest = content_hash(values)
-    if digest == stored_digest:
-        plan.unchanged_ids.append(old.id)
-        return
-    changes = fact_changes(before, values)
-    if not changes:
-        # Only the wording moved (or the digest was computed the old way): stored
-        # quietly, no revision, no alert.
-        plan.quiet.append((old, values, digest))
-        return
-    plan.changed.append((old, values, digest, changes))
-    if rewrites(before, values, changes):
-        plan.rewritten.add(old.key)
-
-
-def _find_lost(session: Session, pages: list[PageFetch], plan: _Plan) -> None:
-    for page in pages:
-        before = session.get(PageKeys, page.url)
-        if before is not None and page.keys is not None:
-            lost = sorted(set(before.keys) - set(page.keys), key=_natural)
-            if lost:
-                plan.lost[page.url] = lost
-            continue
-        state = session.get(PageState, page.url)
-        if state and state.n_records >= SHRINK_MIN_PREVIOUS and page.n_records < state.n_records * SHRINK_RATIO:
-            plan.shrunk[page.url] = (state.n_records, page.n_records)
-
-
-def _find_renumbered(session: Session, source: str, plan: _Plan, differing: list[Draw]) -> None:
-    """Stored draws (ones the crawl gives differently, and lost ones: a renumbered draw's
-    key now holds other facts or nothing) whose facts the crawl gives under another key."""
-    lost = plan.lost_keys
-    if not (plan.new or differing) or not (differing or lost):
-        return
-    arriving: dict[str, set[str]] = {}
-    for record, values, _ in plan.new:
-        arriving.setdefault(signature(values), set()).add(record.key)
-    for key, values in plan.offered.items():
-        arriving.setdefault(signature(values), set()).add(key)
-    leaving = list(differing)
-    if lost:
-        leaving += session.exec(select(Draw).where(Draw.source == source, Draw.key.in_(sorted(lost)))).all()
-    for old in leaving:
-        if arriving.get(signature(stored_facts(old)), set()) - {old.key}:
-            plan.renumbered.add(old.key)
 
 
 def _save_pages(session: Session, source: str, pages: Iterable[PageFetch]) -> None:
@@ -294,42 +118,7 @@ def _upsert_notices(session: Session, source: str, result: ParseResult, report: 
             session.add(row)
 
 
-# -- held crawls: the payload is the crawl as parsed, in JSON ---------------------------
-
-
-def _record_json(record: DrawRecord | NoticeRecord) -> dict[str, Any]:
-    # Lists and dicts in records are JSON already: no deep copy (asdict) needed.
-    return {f.name: jsonable(getattr(record, f.name)) for f in fields(record)}
-
-
-def _draw_record(data: dict[str, Any]) -> DrawRecord:
-    values = dict(data)
-    for name in _DATE_FIELDS & values.keys():
-        values[name] = date.fromisoformat(values[name]) if values[name] else None
-    for name in _DATETIME_FIELDS & values.keys():
-        values[name] = datetime.fromisoformat(values[name]) if values[name] else None
-    return DrawRecord(**values)
-
-
-def _notice_record(data: dict[str, Any]) -> NoticeRecord:
-    return NoticeRecord(**{**data, "date": date.fromisoformat(data["date"]) if data.get("date") else None})
-
-
-def _payload(result: ParseResult, pages: list[PageFetch]) -> dict[str, Any]:
-    return {"draws": [_record_json(r) for r in result.draws], "notices": [_record_json(n) for n in result.notices],
-            "problems": list(result.problems),
-            "pages": [{**asdict(p), "keys": list(p.keys) if p.keys is not None else None} for p in pages]}
-
-
-def _from_payload(payload: dict[str, Any]) -> tuple[ParseResult, list[PageFetch]]:
-    result = ParseResult([_draw_record(d) for d in payload["draws"]],
-                         [_notice_record(n) for n in payload["notices"]], list(payload["problems"]))
-    pages = [PageFetch(**{**p, "keys": tuple(p["keys"]) if p["keys"] is not None else None})
-             for p in payload["pages"]]
-    return result, pages
-
-
-def _hold(session: Session, source: str, result: ParseResult, pages: list[PageFetch], plan: _Plan,
+def _hold(session: Session, source: str, result: ParseResult, pages: list[PageFetch], plan: Plan,
           started_at: datetime | None, now: datetime) -> IngestReport:
     summary = plan.summary()
     run = CrawlRun(source=source, started_at=started_at or now, finished_at=now, outcome="held",
@@ -340,7 +129,7 @@ def _hold(session: Session, source: str, result: ParseResult, pages: list[PageFe
     held = session.get(HeldCrawl, source) or HeldCrawl(source=source, run_id=run.id)
     held.run_id, held.held_at, held.n_new, held.n_changed, held.n_lost = (
         run.id, now, run.n_new, run.n_changed, plan.n_lost)
-    held.summary, held.payload = run.error, _payload(result, pages)
+    held.summary, held.payload = run.error, to_payload(result, pages)
     session.add(held)
     session.commit()
     log.warning("%s: crawl held, nothing stored or sent: %s", source, summary)
@@ -357,7 +146,7 @@ def accept_held(session: Session, source: str, *, combine: Combine | None = None
     held = held_crawl(session, source)
     if held is None:
         raise NothingHeld(f"{source}: no held crawl to accept")
-    result, pages = _from_payload(held.payload)
+    result, pages = from_payload(held.payload)
     log.info("%s: accepting the crawl held at %s: %s", source, held.held_at, held.summary)
     # An ingest stored as "ok" clears the source's held crawl in its own transaction.
     return ingest(session, source, result, pages=pages, combine=combine, matcher=matcher, started_at=started_at,
@@ -395,7 +184,7 @@ def ingest(
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         raise ParseError(f"{source}: several records share the keys {dupes[:5]}")
     try:
-        plan = _plan(session, source, result, pages, combine)
+        plan = plan_crawl(session, source, result, pages, combine)
         if hold_threshold is not None and (len(plan.rewritten_or_renumbered) > hold_threshold or plan.n_lost):
             return _hold(session, source, result, pages, plan, started_at, now)
         run = CrawlRun(source=source, started_at=started_at or now, finished_at=now, outcome="ok",

@@ -24,7 +24,8 @@ from scraper.sources.oinp import Oinp
 from scraper.sources.registry import SOURCES
 from scraper.spiders.base import FetchedPage
 from store.facts import FACT_FIELDS, content_hash
-from store.ingest import NothingHeld, _from_payload, accept_held, held_crawl, ingest, record_not_modified
+from store.ingest import NothingHeld, accept_held, held_crawl, ingest, record_not_modified
+from store.payload import from_payload
 from store.models import Draw, DrawRevision, HeldCrawl, Notification, PageKeys, PageState
 from tests.conftest import DATA, data
 from tests.md_render import parse_oinp_page, render
@@ -118,7 +119,7 @@ def test_renumbered_feed_is_held_then_accepted(store_session):
     # What is held is the crawl exactly as parsed.
     result, pages = _parse_pages(SOURCES["express_entry"], [FetchedPage(EE_URL, 200, json.dumps(
         renumbered(feed("2026-04-21"))).encode())])
-    assert _from_payload(held_crawl(s, "express_entry").payload) == (result, pages)
+    assert from_payload(held_crawl(s, "express_entry").payload) == (result, pages)
 
     # A person looked and accepts: exactly the held crawl is applied, alerts as for any crawl.
     accepted = accept_held(s, "express_entry", matcher=enqueue_matches)
