@@ -226,6 +226,16 @@ def baseline(rig: Rig) -> None:
     rig.before = read_state(rig.stores.url("base"))
 
 
+def crawl_over_base(rig: Rig, config: Path, store: str) -> tuple[subprocess.Popen, int, float, float | None]:
+    """Reset `store` to the baseline and start a crawl into it: (process, the site's mark,
+    when it started, when it asked for the feed or None if it never did within 120 s)."""
+    rig.stores.copy("base", store)
+    mark = rig.site.mark()
+    started = time.monotonic()
+    proc = start(rig.crawl_argv(config))
+    return proc, mark, started, rig.site.wait_request(FEED, mark, 120)
+
+
 def reference(rig: Rig, n: int) -> tuple[float, float, float]:
     """Uninterrupted crawls of the new feed over the baseline: the state a crawl must reach,
     and the median seconds from the feed request to its last byte sent, to the commit and
@@ -235,11 +245,7 @@ def reference(rig: Rig, n: int) -> tuple[float, float, float]:
     config = rig.config("ref", rig.stores.url("ref"))
     sent, commits, exits = [], [], []
     for _ in range(n):
-        rig.stores.copy("base", "ref")
-        mark = rig.site.mark()
-        started = time.monotonic()
-        proc = start(rig.crawl_argv(config))
-        asked = rig.site.wait_request(FEED, mark, 120)
+        proc, mark, started, asked = crawl_over_base(rig, config, "ref")
         if asked is None:
             proc.kill()
             raise HarnessBroken(f"the reference crawl never asked for the feed: {finish(proc, started, 5).last_line()}")
@@ -281,11 +287,7 @@ def crawl_kills(rig: Rig, n: int, commit: float, rng: random.Random) -> tuple[Ta
     rig.site.put(FEED, Answer(rig.new))
     for _ in range(n):
         tally.trials += 1
-        rig.stores.copy("base", "trial")
-        mark = rig.site.mark()
-        started = time.monotonic()
-        proc = start(rig.crawl_argv(config))
-        asked = rig.site.wait_request(FEED, mark, 120)
+        proc, mark, started, asked = crawl_over_base(rig, config, "trial")
         if asked is None:
             proc.kill()
             r = finish(proc, started, 10)
