@@ -222,6 +222,12 @@ def test_express_entry_feed_mutations(body):
 
 # --------------------------------------------------------------------------- Ontario
 
+def _cut(body: bytes, tag: bytes, n: int, *, through: bool = False) -> bytes:
+    """``body`` up to its ``n``-th ``tag`` (counted from 0): before it, or through it."""
+    found = [*re.finditer(re.escape(tag), body)][n]
+    return body[:found.end() if through else found.start()]
+
+
 @cache
 def _updates_pages() -> list[tuple[bytes, str]]:
     """Real updates pages cut to their first posts (whole posts): the 2026 page (five-digit
@@ -231,8 +237,7 @@ def _updates_pages() -> list[tuple[bytes, str]]:
     for name, posts in (("oinp_updates_2026.2026-06-19.md", 10),
                         ("oinp_updates_2020.2020-12-17.drupal-body-fragment.TRUNCATED.html", 4)):
         body, url = fixture_page(DATA / name)
-        cut = [m.start() for m in re.finditer(rb"<h3", body)][posts]
-        pages.append((body[:cut], url))
+        pages.append((_cut(body, b"<h3", posts), url))
     return pages
 
 
@@ -243,8 +248,7 @@ def _ledgers() -> list[tuple[bytes, str]]:
     for name, tables in (("oinp_invitations_apply.2026-06-19.md", 8),
                          ("oinp_express_entry_notifications_interest.2026-06-19.md", 6)):
         body, url = render(DATA / name)
-        cut = [m.end() for m in re.finditer(rb"</table>", body)][tables]
-        out.append((body[:cut], url))
+        out.append((_cut(body, b"</table>", tables, through=True), url))
     return out
 
 
