@@ -36,18 +36,23 @@ _known: re.Pattern | None = None  # every remembered secret, longest first
 
 def mask_url(url: str) -> str:
     """The URL with its secrets replaced: Apprise's own privacy rendering when it parses."""
+    shown = _private(url)
+    # Apprise's privacy rendering leaves the path of generic webhooks (json://, form://,
+    # xml://) in clear, where tokens often live: masked again. Its query string is
+    # Apprise's own defaults (method=POST&overflow=...): noise. A URL Apprise can't read
+    # is masked by the generic rule alone.
+    return mask(shown.split("?", 1)[0] if shown is not None else url)
+
+
+def _private(url: str) -> str | None:
+    """Apprise's privacy rendering of ``url``, or None when Apprise cannot read it."""
     try:
         import apprise  # deferred: Apprise loads only where a URL is checked or sent
 
         plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-        if plugin:
-            # Apprise's privacy rendering leaves the path of generic webhooks
-            # (json://, form://, xml://) in clear, where tokens often live.
-            # Its query string is Apprise's own defaults (method=POST&overflow=...): noise.
-            return mask(plugin.url(privacy=True).split("?", 1)[0])
-    except Exception:  # a URL Apprise can't read is masked by the generic rule below
-        pass
-    return mask(url)
+        return plugin.url(privacy=True) if plugin else None
+    except Exception:  # unreadable to Apprise
+        return None
 
 
 def _mask_match(m: re.Match) -> str:
@@ -75,15 +80,8 @@ def secret_parts(url: str) -> set[str]:
         return set()
     main = rest.split("?", 1)[0]
     host = main.rpartition("@")[2].partition("/")[0]
-    shown = ""
-    try:
-        import apprise  # deferred: Apprise loads only where a URL is checked or sent
-
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-        if plugin:
-            shown = unquote(plugin.url(privacy=True))
-    except Exception:  # unreadable: nothing but the host is taken as safe to show
-        pass
+    private = _private(url)
+    shown = unquote(private) if private else ""  # unreadable: nothing but the host is taken as safe to show
     values = [v for _, v in parse_qsl(rest.partition("?")[2], keep_blank_values=True)]  # keys are not secret
     pieces = {p for part in _PIECES.split(" ".join([main, *values])) for p in {part, unquote(part)}
               if len(p) >= MIN_SECRET}
