@@ -210,7 +210,7 @@ def enqueue_matches(session: Session, report) -> int:
     Runs in the ingest transaction, before its commit. Returns the rows written.
     """
     changed = [draw for draw, _ in report.changed]
-    if len(report.history) == len(report.new) and not changed:
+    if not changed and all(d.key in report.history for d in report.new):
         return 0
     profiles = {p.subscriber_id: p for p in load_profiles(session)}
     if not profiles:
