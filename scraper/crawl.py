@@ -21,14 +21,13 @@ from scraper.records import ParseError, ParseResult
 from scraper.sources import registry
 from scraper.sources.base import Page, Source
 from store.db import session as open_session
-from store.ingest import (IngestReport, Matcher, PageFetch, accept_held, ingest, record_failure,
+from store.ingest import (MAX_ERROR, IngestReport, Matcher, PageFetch, accept_held, ingest, record_failure,
                           record_not_modified)
 from store.models import CrawlRun, PageState, utcnow
 
 log = logging.getLogger(__name__)
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-MAX_ERROR = 2000  # characters of an error kept on a failed run (record_failure's limit too)
 
 # Exit statuses of ``crawl`` and ``serve --once`` (and ``status``): a failure outranks a
 # hold; a held crawl waits for a person, so a cron job must not exit 0 on it either.

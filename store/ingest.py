@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # had is the source's past (a backfilled year, a ledger listing old rounds): stored, never
 # announced as new. The margin covers a province posting a draw a few weeks late.
 HISTORY_MARGIN = timedelta(days=30)
+MAX_ERROR = 2000  # characters of an error (or a held crawl's summary) kept on a run
 
 
 class NothingHeld(LookupError):
@@ -123,7 +124,7 @@ def _hold(session: Session, source: str, result: ParseResult, pages: list[PageFe
     summary = plan.summary()
     run = CrawlRun(source=source, started_at=started_at or now, finished_at=now, outcome="held",
                    n_parsed=len(result.draws), n_new=len(plan.new), n_changed=len(plan.changed),
-                   n_unchanged=len(plan.unchanged_ids) + len(plan.quiet), error=summary[:2000])
+                   n_unchanged=len(plan.unchanged_ids) + len(plan.quiet), error=summary[:MAX_ERROR])
     session.add(run)
     session.flush()
     held = session.get(HeldCrawl, source) or HeldCrawl(source=source, run_id=run.id)
@@ -264,7 +265,7 @@ def record_failure(session: Session, source: str, error: str, started_at: dateti
     session.rollback()
     now = utcnow()
     run = CrawlRun(source=source, started_at=started_at or now, finished_at=now, outcome="failed",
-                   error=error[:2000])
+                   error=error[:MAX_ERROR])
     session.add(run)
     session.commit()
     log.warning("%s: crawl failed: %s", source, error)

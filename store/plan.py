@@ -19,6 +19,7 @@ SHRINK_MIN_PREVIOUS = 4
 SHRINK_RATIO = 0.5
 EXAMPLES = 5  # draw keys named in a held crawl's summary
 
+
 @dataclass
 class PageFetch:
     """One fetched page of a crawl: its validators, how many records it yielded, and
@@ -36,10 +37,10 @@ class PageFetch:
 # a crawl that read only some of the pages completes a draw instead of overwriting it.
 Combine = Callable[[list[DrawRecord]], list[DrawRecord]]
 
+
 def as_record(draw: Draw) -> DrawRecord:
     """A stored draw back in the parsers' shape, for a source's ``combine``."""
     return DrawRecord(source=draw.source, key=draw.key, **stored_facts(draw))
-
 
 
 @dataclass
@@ -100,7 +101,7 @@ def _examples(keys: Iterable[str]) -> list[str]:
 
 
 def plan_crawl(session: Session, source: str, result: ParseResult, pages: list[PageFetch],
-          combine: Combine | None) -> Plan:
+               combine: Combine | None) -> Plan:
     plan = Plan()
     # Only keys and hashes are read up front: a re-crawl of an unchanged source then
     # never loads a full row.
