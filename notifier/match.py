@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from notifier.profile import PROVINCES, MatchProfile
+from notifier.wake import notify_outbox
 from scraper.sources import registry
 from scraper.sources.checks import Checks
 from store.ingest import baseline_end, history_before
@@ -234,6 +235,7 @@ def enqueue_matches(session: Session, report) -> int:
         # Core bulk insert: a draw matching a large share of 100,000 profiles must not
         # build 100,000 ORM objects inside the ingest transaction.
         session.execute(insert(Notification), rows)
+        notify_outbox(session)  # idle deliverers in every process wake at the commit
     return len(rows)
 
 
