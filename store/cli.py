@@ -1,15 +1,15 @@
 """Query commands over the local history: ``draws`` and ``notices``. No Scrapy here."""
 from __future__ import annotations
 
-from datetime import date
-
 import click
 from sqlmodel import col, select
 
 from scraper.sources import registry
 from store import queries
 from store.models import Notice
-from store.output import FORMATS, render
+from store.options import (check_choice, check_period, fail, format_option, limit_option, since_option,
+                           source_option, until_option, usage)
+from store.output import as_json, emit, readable, render
 from store.reference.noc import NocError, as_2021, lookup, normalize_code, search, to_2016
 
 DRAW_COLUMNS = ("source", "key", "date", "program", "category_version", "invitations", "score_min",
@@ -22,20 +22,6 @@ SHOW_ORDER = ("source", "key", "title", "date", "round_time", "tiebreak_time", "
               "flags", "extra", "first_seen", "last_seen", "updated")
 
 
-def format_option(f):
-    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                        help="Output format; JSON keys are the model's field names.")(f)
-
-
-def _date(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _noc_codes(values: tuple[str, ...]) -> list[str]:
     """User NOC codes (2016 or 2021) as the NOC 2021 codes draws are indexed by."""
     codes: set[str] = set()
@@ -44,35 +30,46 @@ def _noc_codes(values: tuple[str, ...]) -> list[str]:
             code, _version = normalize_code(value)
             codes |= as_2021(code)
         except NocError as exc:
-            raise click.BadParameter(str(exc), param_hint="--noc") from None
+            raise click.BadParameter(str(exc), param_hint="'--noc'") from None
     return sorted(codes)
 
 
 @click.group("draws", invoke_without_command=True)
-@click.option("--source", help="A source's name (`drawwatch status` lists them).")
-@click.option("--category", help="Program / category / stream slug (cec, stem, french, hcp, ...).")
-@click.option("--since", callback=_date, help="On or after this date (YYYY-MM-DD).")
-@click.option("--until", callback=_date, help="On or before this date (YYYY-MM-DD).")
-@click.option("--min-crs", type=int, help="Lowest score at least this.")
-@click.option("--max-crs", type=int, help="Lowest score at most this.")
+@source_option(help="Only this source.")
+@click.option("--category", help="Program / category / stream slug (cec, stem, french, foreign_worker, ...).")
+@since_option()
+@until_option()
+@click.option("--min-crs", type=int, help="Lowest CRS at least this (draws scored on the CRS only).")
+@click.option("--max-crs", type=int, help="Lowest CRS at most this (draws scored on the CRS only).")
+@click.option("--min-score", type=int, help="Lowest score at least this, on the --source's own scale.")
+@click.option("--max-score", type=int, help="Lowest score at most this, on the --source's own scale.")
 @click.option("--noc", multiple=True, help="Draws targeting this NOC (2021 or 2016 code); repeatable.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many draws.")
+@limit_option(default=100, help="At most this many draws.")
 @format_option
 @click.pass_context
-def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, noc, limit, fmt):
+def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, min_score, max_score, noc, limit, fmt):
     """List draws, newest first."""
     if ctx.invoked_subcommand is not None:
         return
+    check_period(since, until)
+    if (min_score is not None or max_score is not None) and not source:
+        usage("--min-score and --max-score need --source: each source scores on its own scale "
+              "(--min-crs/--max-crs compare CRS scores across sources)")
     codes = _noc_codes(noc) if noc else []
     with ctx.obj.read_session() as session:
-        rows = queries.draws(session, source=source, category=category, since=since, until=until,
-                             min_score=min_crs, max_score=max_crs, noc2021=codes, limit=limit)
-        click.echo(render([r.model_dump() for r in rows], fmt, DRAW_COLUMNS))
+        if category is not None:
+            check_choice(category, queries.categories(session, source), "--category",
+                         f"(the categories stored{' for ' + source if source else ''})")
+        query = queries.draw_query(source=source, category=category, since=since, until=until, min_crs=min_crs,
+                                   max_crs=max_crs, min_score=min_score, max_score=max_score, noc2021=codes)
+        rows = [r.model_dump() for r in queries.draws(session, query, limit=limit)]
+        total = queries.count(session, query) if len(rows) == limit else len(rows)
+    emit(rows, fmt, DRAW_COLUMNS, total=total, what="draws")
 
 
 @draws_cmd.command("show")
 @click.argument("key")
-@click.option("--source", help="Needed only when several sources use the same key.")
+@source_option(help="Needed only when several sources use the same key.")
 @format_option
 @click.pass_context
 def show_cmd(ctx, key, source, fmt):
@@ -80,9 +77,9 @@ def show_cmd(ctx, key, source, fmt):
     with ctx.obj.read_session() as session:
         found = queries.find_draw(session, key, source)
         if not found:
-            raise click.ClickException(f"no draw with key {key!r}" + (f" in {source}" if source else ""))
+            fail(no_draw(key, source))
         if len(found) > 1:
-            raise click.ClickException(f"key {key!r} exists in {', '.join(d.source for d in found)}: add --source")
+            usage(f"key {key!r} exists in {', '.join(d.source for d in found)}: add --source")
         draw = found[0]
         detail = draw.model_dump()
         detail["nocs_2021"] = [{"noc2021": n.noc2021, "via": n.via} for n in queries.draw_nocs(session, draw.id)]
@@ -93,7 +90,7 @@ def show_cmd(ctx, key, source, fmt):
     for name in SHOW_ORDER:
         value = detail.get(name)
         if value not in (None, "", [], {}):
-            click.echo(f"{name:>17}: {value}")
+            click.echo(f"{name:>17}: {_shown(value)}")
     if detail["nocs_2021"]:
         click.echo(f"{'nocs_2021':>17}: " + " ".join(f"{n['noc2021']}({n['via']})" for n in detail["nocs_2021"]))
     click.echo(f"{'text':>17}: {detail['text']}")
@@ -101,30 +98,41 @@ def show_cmd(ctx, key, source, fmt):
     for rev in detail["revisions"]:
         click.echo(f"  {rev['changed_at']:%Y-%m-%d %H:%M:%S} (crawl {rev['crawl_run_id']})")
         for name, (old, new) in rev["changes"].items():
-            click.echo(f"    {name}: {old!r} -> {new!r}")
+            click.echo(f"    {name}: {as_json(old)} -> {as_json(new)}")
+
+
+def _shown(value) -> str:
+    """A field of ``draws show``: a dict (``extra``) one key a line, aligned under the first."""
+    if isinstance(value, dict):
+        return ("\n" + " " * 19).join(f"{k}: {readable(v)}" for k, v in value.items())
+    return readable(value)
+
+
+def no_draw(key: str, source: str | None = None) -> str:
+    """The error of a draw key that matches nothing (``draws show``, ``matches --draw``)."""
+    return f"no draw with key {key!r}" + (f" in {source}" if source else "") + " (`drawwatch draws` lists them)"
 
 
 @click.command("notices")
-@click.option("--source")
-@click.option("--limit", type=click.IntRange(min=1))
+@source_option(help="Only this source.")
+@limit_option(default=100, help="At most this many notices.")
 @format_option
 @click.pass_context
 def notices_cmd(ctx, source, limit, fmt):
     """List program news that is not a draw (closures, pauses, allocations)."""
-    query = select(Notice).order_by(col(Notice.date).desc(), col(Notice.id).desc())
+    query = select(Notice)
     if source:
         query = query.where(Notice.source == source)
-    if limit:
-        query = query.limit(limit)
     with ctx.obj.read_session() as session:
-        rows = [n.model_dump() for n in session.exec(query)]
-    click.echo(render(rows, fmt, ("source", "date", "title", "url")))
-
+        rows = [n.model_dump() for n in session.exec(
+            query.order_by(col(Notice.date).desc(), col(Notice.id).desc()).limit(limit))]
+        total = queries.count(session, query) if len(rows) == limit else len(rows)
+    emit(rows, fmt, ("source", "date", "title", "url"), total=total, what="notices")
 
 
 @click.command("noc")
 @click.argument("query", nargs=-1, required=True)
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@limit_option(default=20, help="At most this many occupations (a search by words).")
 @format_option
 @click.pass_context
 def noc_cmd(ctx, query, limit, fmt):
@@ -134,12 +142,12 @@ def noc_cmd(ctx, query, limit, fmt):
         try:
             code, _version = normalize_code(text)
         except NocError as exc:
-            raise click.BadParameter(str(exc), param_hint="QUERY") from None
+            raise click.BadParameter(str(exc), param_hint="'QUERY'") from None
         units = [lookup(code)]
     else:
         units = search(text, limit=limit)
     if not units:
-        raise click.ClickException(f"no NOC unit group matches {text!r}")
+        fail(f"no NOC unit group matches {text!r}")
     rows = []
     with ctx.obj.read_session() as session:
         for unit in units:

@@ -6,23 +6,28 @@ from typing import Sequence
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from store.models import Draw, DrawNoc, DrawRevision
 
+CRS = "crs"  # Draw.score_system of the Comprehensive Ranking System (Express Entry's scale)
 
-def draws(
-    session: Session,
+
+def draw_query(
     *,
     source: str | None = None,
     category: str | None = None,
     since: date | None = None,
     until: date | None = None,
+    min_crs: int | None = None,
+    max_crs: int | None = None,
     min_score: int | None = None,
     max_score: int | None = None,
     noc2021: Sequence[str] = (),
-    limit: int | None = None,
-) -> list[Draw]:
-    """Draws newest first. ``noc2021`` matches draws targeting any of those codes."""
+) -> Select:
+    """The draws these filters keep, unordered. ``min_crs``/``max_crs`` compare the lowest
+    CRS of draws scored on the CRS; ``min_score``/``max_score`` the lowest score whatever
+    its system (meaningful within one source: each scores on its own scale)."""
     query = select(Draw)
     if source:
         query = query.where(Draw.source == source)
@@ -32,18 +37,40 @@ def draws(
         query = query.where(Draw.date >= since)
     if until:
         query = query.where(Draw.date <= until)
-    if min_score is not None:
-        query = query.where(Draw.score_min >= min_score)
-    if max_score is not None:
-        query = query.where(Draw.score_min <= max_score)
+    if min_crs is not None or max_crs is not None:
+        query = query.where(Draw.score_system == CRS)
+    for low, high in ((min_crs, max_crs), (min_score, max_score)):
+        if low is not None:
+            query = query.where(Draw.score_min >= low)
+        if high is not None:
+            query = query.where(Draw.score_min <= high)
     if noc2021:
         targeted = select(DrawNoc.draw_id).where(col(DrawNoc.noc2021).in_(list(noc2021)))
         query = query.where(col(Draw.id).in_(targeted))
+    return query
+
+
+def draws(session: Session, query: Select | None = None, *, limit: int | None = None, **filters) -> list[Draw]:
+    """Draws newest first: those of ``query`` (``draw_query``), or of ``filters``."""
+    query = draw_query(**filters) if query is None else query
     # Keys sort as text ("91a"), so order by date then first-seen for a stable newest-first.
     query = query.order_by(col(Draw.date).desc(), col(Draw.round_time).desc(), col(Draw.id).desc())
     if limit:
         query = query.limit(limit)
     return list(session.exec(query))
+
+
+def count(session: Session, query: Select) -> int:
+    """How many rows ``query`` selects (the total a limited listing was cut from)."""
+    return session.exec(select(func.count()).select_from(query.subquery())).one()
+
+
+def categories(session: Session, source: str | None = None) -> list[str]:
+    """The categories (programs, streams) of the stored draws, of one source or all."""
+    query = select(Draw.program).where(col(Draw.program).is_not(None)).distinct()
+    if source:
+        query = query.where(Draw.source == source)
+    return sorted(session.exec(query))
 
 
 def find_draw(session: Session, key: str, source: str | None = None) -> list[Draw]:

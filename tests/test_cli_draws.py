@@ -46,8 +46,11 @@ def test_table_newest_first(config):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split()[:4] == ["source", "key", "date", "program"]
-    assert [ln.split()[1] for ln in lines[2:]] == ["411", "410", "409"]
+    assert [ln.split()[1] for ln in lines[2:5]] == ["411", "410", "409"]
     assert "French-Language proficiency 2026-Version 2" in lines[2]
+    # A listing cut by --limit says so, under the table.
+    every = json.loads(run(config, "draws", "--limit", "1000", "--format", "json").output)
+    assert lines[5:] == [f"3 of {len(every)} draws shown; --limit to change"]
 
 
 def test_json_keys_are_model_fields(config):
