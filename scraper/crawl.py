@@ -117,13 +117,14 @@ def _parse_pages(spec: Source, pages: list, kinds: dict[str, str] | None = None)
     for page in pages:
         if page.status != 200:
             continue
-        result = spec.parser(kinds.get(page.url, spec.default_kind))(page.body, page.url)
+        kind = kinds.get(page.url, spec.default_kind)
+        result = spec.parser(kind)(page.body, page.url)
         combined.draws.extend(result.draws)
         combined.notices.extend(result.notices)
         combined.problems.extend(result.problems)
         fetches.append(PageFetch(page.url, page.etag, page.last_modified,
                                  n_records=len(result.draws) + len(result.notices),
-                                 keys=tuple(d.key for d in result.draws)))
+                                 keys=None if kind in spec.windowed else tuple(d.key for d in result.draws)))
     if spec.combine:
         combined.draws = spec.load_combine()(combined.draws)
     return combined, fetches

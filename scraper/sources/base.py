@@ -145,6 +145,9 @@ class Source:
     # "module:function" list[DrawRecord] -> list[DrawRecord]: merges the records of one draw
     # read from several pages, within a crawl and with the stored draw (see store.ingest)
     combine: ClassVar[str | None] = None
+    # Page kinds that show only the latest draws (a feed's last ten items): a draw that
+    # drops out of such a page is not lost; only the page's count is watched (store.plan).
+    windowed: ClassVar[frozenset[str]] = frozenset()
     spider: ClassVar[str] = "scraper.spiders.base:PageSpider"
     # score_system -> what the alert calls the score (others: "Score")
     score_labels: ClassVar[Mapping[str, str]] = {"crs": "CRS"}

@@ -1,0 +1,67 @@
+"""Manitoba as drawwatch sees it: the site's news feed (every draw and notice, dated,
+with the draw's total) and the draw posts (each selection with its count and the
+occupations it considered), merged into one record per draw."""
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Iterable
+
+from scraper.sources.base import DrawLike, Page
+from scraper.sources.checks import Checks, day
+from scraper.sources.provincial import ProvincialSource
+from store.reference.noc import unit_groups
+
+FEED_URL = "https://immigratemanitoba.com/feed/"
+INDEX_URL = "https://immigratemanitoba.com/draws/"
+
+
+@cache
+def _broad_category(digit: str) -> frozenset[str]:
+    """The NOC 2021 unit groups of a broad occupational category (its first digit)."""
+    return frozenset(u.code for u in unit_groups("2021") if u.code.startswith(digit))
+
+
+class MbMpnp(ProvincialSource):
+    name = "mb_mpnp"
+    title = "Manitoba Provincial Nominee Program EOI draws"
+    display_name = "Manitoba"
+    province = "MB"
+    # Manitoba posts draws on weekday afternoons, Winnipeg time (an hour behind the
+    # service's Ottawa clock): every 15 minutes in its office hours, every 2 hours otherwise.
+    defaults = {"url": FEED_URL, "urls": [INDEX_URL],
+                "schedule": ["*/15 9-19 * * mon-fri", "0 */2 * * *"]}
+    # The feed is the first kind (``url``); the draws index and any post given in ``urls``
+    # are read as posts.
+    parsers = {"feed": "scraper.sources.mb_mpnp.parse:parse_mb_feed",
+               "posts": "scraper.sources.mb_mpnp.parse:parse_mb_posts"}
+    # The feed holds the latest ten items and the index the latest posts: an older draw
+    # dropping out of them is not lost.
+    windowed = frozenset({"feed", "posts"})
+    combine = "scraper.sources.mb_mpnp.parse:merge_mb"
+    score_labels = {"crs": "CRS", "mb_eoi": "Manitoba EOI ranking score"}
+    points_label = "Manitoba EOI ranking score"
+
+    def plan(self, settings, *, backfill, today) -> list[Page]:
+        pages = [Page(settings.url, "feed")] if settings.url else []
+        return pages + [Page(u, "posts") for u in settings.urls]
+
+    def headline(self, draw: DrawLike) -> str:
+        """"Manitoba EOI draw #270 (Skilled Worker in Manitoba, Skilled Worker Stream), 26 Jan 2023"."""
+        streams = sorted({s["stream"] for s in (draw.extra or {}).get("selections", [])})
+        what = f" ({', '.join(streams)})" if streams else ""
+        return f"Manitoba {draw.title.replace('Expression of Interest', 'EOI')}{what}, {day(draw.date)}"
+
+    def listed_nocs(self, draw: DrawLike) -> Iterable[str]:
+        # "3 – Health occupations": the page names a broad category, which is the NOC's
+        # own list of every unit group whose code starts with that digit.
+        codes: set[str] = set()
+        for digit in (draw.extra or {}).get("broad_categories", {}):
+            codes |= _broad_category(digit)
+        return sorted(codes)
+
+    def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:
+        targets = super().check(checks, profile, draw, facts)
+        if facts.on_list and not facts.targeted:
+            names = "; ".join(f"{d} – {t}" for d, t in (draw.extra or {}).get("broad_categories", {}).items())
+            targets = checks.occupations(profile, facts.on_list, draw, f"the draw's broad occupational category {names} includes")
+        return targets

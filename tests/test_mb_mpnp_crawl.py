@@ -1,0 +1,90 @@
+"""Manitoba for real: ``drawwatch serve`` crawling ``mb_mpnp`` over HTTP on 127.0.0.1
+through the real spider, the store, the matcher and delivery to a local SMTP server; the
+listings through the command line. The feed copies are raw; the posts and the draws
+index exist only as markdown conversions of the live pages and are rendered to HTML here
+(tests/md_render.py)."""
+import json
+
+import pytest
+
+from tests.conftest import DATA, data
+from tests.md_render import render
+from tests.province_cli import ProvinceCli
+
+FEED, INDEX = "/feed/", "/draws/"
+POSTS = {n: f"/2026/{m}/expression-of-interest-draw-{n}" for n, m in
+         ((269, "04"), (270, "05"), (271, "05"), (272, "06"))}
+NURSE, EVERY = "nurse@example.org", "every@example.org"
+EARLY, LATE = "mb_immigratemanitoba_feed.2023-01-17.raw.rss", "mb_immigratemanitoba_feed.2023-01-29.raw.rss"
+BLOCK = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><h1>Checking if the site "
+         b"connection is secure</h1>Enable JavaScript and cookies to continue</body></html>")
+
+
+@pytest.fixture
+def mb(tmp_path, site, mailbox):
+    site.put(FEED, data(EARLY), "application/rss+xml")
+    site.put(INDEX, render(DATA / "mb_eoi_draws_index.2026-06-20.md")[0], "text/html")
+    for n, path in POSTS.items():
+        site.put(path, render(DATA / f"mb_eoi_draw_{n}.2026-06-20.md")[0], "text/html")
+    cli = ProvinceCli(tmp_path, "mb_mpnp", [
+        {"name": "nurse", "urls": [mailbox.url(NURSE)], "nocs": ["31301"], "provinces": ["MB"],
+         "provincial_points": {"MB": 700}, "notify": ["eligible", "targeted"]},
+        {"name": "every", "urls": [mailbox.url(EVERY)], "notify": ["all"], "sources": ["mb_mpnp"]}])
+    cli.configure(url=site.url(FEED), urls=[site.url(INDEX)] + [site.url(p) for p in POSTS.values()])
+    yield cli
+    cli.close()
+
+
+def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox):
+    service = mb.serve()
+    # The feed's 8 draws and 2 notices, the posts #269-#272 and the index's #273: a
+    # silent baseline.
+    service.wait_for(r"mb_mpnp: 13 new, 0 changed, 0 unchanged \(baseline\)", timeout=60)
+    draws, notices, _ = mb.held()
+    assert set(draws) == {"158", "160", "161", "162", "164", "165", "ukraine-8", "ukraine-9",
+                          "269", "270", "271", "272", "273"} and notices == 2
+    # Unchanged pages: conditional requests, answered 304.
+    service.wait_for("mb_mpnp: not modified")
+    assert [s for s, _ in site.hits(FEED)][:2] == [200, 304]
+    assert site.hits(FEED)[1][1].get("if-none-match") == site.pages[FEED].etag
+
+    # The later feed copy: #166 added, #158 out of its ten items. Exactly #166 is new,
+    # #158 stays stored (the feed is a window), and both subscribers hear of #166.
+    site.put(FEED, data(LATE), "application/rss+xml")
+    service.wait_for(r"mb_mpnp: 1 new, 0 changed")
+    subject = "New draw: Manitoba EOI Draw #166, 26 Jan 2023"
+    assert [m.subject for m in mailbox.wait(EVERY)] == [subject]
+    # #166 names no occupation and states no score: nothing to hold the nurse against,
+    # so it is a draw she is eligible for as far as the page says.
+    assert [m.subject for m in mailbox.wait(NURSE)] == [subject]
+    after, _, _ = mb.held()
+    assert set(after) - set(draws) == {"166"} and all(after[k] == draws[k] for k in draws)
+
+    # A bot-check page instead of the feed, then the real feed cut to two items (far
+    # fewer than it held): the first crawl fails, the second is held for a person to look
+    # at (the page may really have been cut); the store stays as it was.
+    site.put(FEED, BLOCK, "text/html")
+    service.wait_for(r"mb_mpnp: crawl failed: .*not an RSS feed")
+    items = data(LATE).decode().split("<item>")
+    site.put(FEED, ("<item>".join(items[:3]) + "</channel></rss>").encode(), "application/rss+xml")
+    service.wait_for(r"mb_mpnp: crawl held, nothing stored or sent: .*/feed/ yielded 2 records where it held 10")
+    assert service.stop() == 0, service.log
+    assert mb.held()[0] == after and len(mailbox.to(EVERY)) == 1
+    assert "Traceback" not in service.log
+
+    # --source and --noc list Manitoba's draws: #269 through its broad category (3,
+    # health), #270 by the unit group it names.
+    listed = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--format", "json").output)
+    assert {d["key"] for d in listed} == set(after)
+    assert {d["key"]: d["invitations"] for d in listed if d["key"] in ("269", "270", "166")} == \
+        {"269": 308, "270": 906, "166": 336}
+    assert [d["key"] for d in json.loads(mb.invoke("draws", "--noc", "41220", "--format", "json").output)] == ["270"]
+    nurses = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--noc", "31301", "--format", "json").output)
+    assert [d["key"] for d in nurses] == ["269"]
+    # What the nurse would have been told of #269, and why.
+    (decision,) = json.loads(mb.invoke("matches", "--subscriber", "nurse", "--draw", "269", "--source", "mb_mpnp",
+                                       "--format", "json").output)
+    assert decision["matched"] == "eligible, targeted"
+    assert decision["reasons"] == [
+        "the draw's broad occupational category 3 – Health occupations includes your NOC 31301 Registered nurses "
+        "and registered psychiatric nurses"]
