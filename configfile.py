@@ -77,8 +77,12 @@ def _sources(tables: dict[str, Any], where: str, text: str) -> tuple[dict[str, S
     return merged, errors
 
 
-def load_config(path: str | os.PathLike | None = None) -> Settings:
-    """Load ``path`` (or $DRAWWATCH_CONFIG, or ./config.toml if present, or the defaults)."""
+def load_config(path: str | os.PathLike | None = None, *, channels: bool = True) -> Settings:
+    """Load ``path`` (or $DRAWWATCH_CONFIG, or ./config.toml if present, or the defaults).
+
+    ``channels=False``: for a command that sends nothing, the notification URLs are not
+    checked by Apprise (whose import alone costs a query a quarter of a second).
+    """
     file = Path(path) if path is not None else default_path()
     data, text = _read(file) if file is not None else ({}, "")
     where = str(file) if file else "built-in defaults"
@@ -88,7 +92,7 @@ def load_config(path: str | os.PathLike | None = None) -> Settings:
     if not isinstance(tables, dict):
         rest["sources"] = tables  # pydantic says what is wrong with it
     try:
-        settings = Settings.model_validate(rest)
+        settings = Settings.model_validate(rest, context={"channels": channels})
     except ValidationError as exc:
         errors += problems(exc, where, text)
     if errors:

@@ -11,21 +11,52 @@ import os
 import sys
 import traceback
 from functools import cached_property
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from configfile import ENV_VAR, ConfigError, Settings, load_config
-from notifier.cli import COMMANDS as notifier_commands
-from notifier.match import enqueue_matches
 from notifier.secrets import MaskingFormatter, mask, remember
-from notifier.subscribers import sync_config, watch_subscribers
-from scraper.cli import COMMANDS as scraper_commands
-from scraper.service_cli import COMMANDS as service_commands
-from store.cli import COMMANDS as store_commands
-from store.db import DatabaseError, explain, make_engine, session as open_session
 
+if TYPE_CHECKING:
+    from configfile import Settings
+
+# Start-up time is felt on every query: this module imports click and the masking of
+# secrets only; the config, the database and each command's module load when used.
 log = logging.getLogger("drawwatch")
+
+# name -> (module, command, its line in `drawwatch --help`). The line is written here so
+# that listing the commands imports none of them; tests/test_startup.py checks each line
+# against the command's own help, and that every module's COMMANDS is listed.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "crawl": ("scraper.cli", "crawl_cmd", "Run one crawl of each source now and print what was new and changed."),
+    "deliver": ("notifier.cli", "deliver_cmd",
+                "Send what is due in the outbox now (the service does this continuously)."),
+    "draws": ("store.cli", "draws_cmd", "List draws, newest first."),
+    "matches": ("notifier.cli", "matches_cmd",
+                "Which past draws each profile would have matched, and why (to tune a profile)."),
+    "noc": ("store.cli", "noc_cmd",
+            "Find occupations by NOC code (2016 or 2021) or words (\"software engineer\")."),
+    "notices": ("store.cli", "notices_cmd",
+                "List program news that is not a draw (closures, pauses, allocations)."),
+    "notify-test": ("notifier.cli", "notify_test_cmd",
+                    "Send a test message to each channel of subscriber NAME and report each outcome."),
+    "outbox": ("notifier.cli", "outbox_cmd",
+               "Deliveries waiting, retrying or failed (errors shown with secrets masked)."),
+    "serve": ("scraper.service_cli", "serve_cmd",
+              "Run the service: crawl each source on its schedule, deliver alerts, watch source health."),
+    "status": ("scraper.service_cli", "status_cmd",
+               "Each source's last success and failure, next run and draws stored; the outbox by status."),
+    "subscribers": ("notifier.cli", "subscribers_group",
+                    "Manage subscribers (the config file's [[subscribers]] are listed too, read-only)."),
+    "stats": ("web.cli", "stats_cmd", "Per source and category: rounds, invitations, cut-offs and their trend."),
+    "chart": ("web.cli", "chart_cmd", "Write a chart of the draw history as SVG or PNG (by the file's extension)."),
+    "web": ("web.cli", "web_cmd",
+            "Serve the draw history as a local web page, a JSON API (/api, /docs) and Atom feeds."),
+}
+
+# Commands that send nothing: their config is loaded without Apprise checking its URLs.
+QUERIES = frozenset({"draws", "notices", "noc", "status", "outbox", "matches", "stats"})
 
 EXIT_FAILED = 1  # the database, or a bug
 EXIT_CONFIG = 2
@@ -34,29 +65,40 @@ EXIT_CONFIG = 2
 class App:
     """What a command needs, built on first use from the one loaded config."""
 
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None, *, channels: bool = True):
         self.config_path = config_path
+        self.channels = channels  # False: the command sends nothing (QUERIES)
 
     @cached_property
     def settings(self) -> Settings:
-        return load_config(self.config_path)
+        from configfile import load_config
+
+        return load_config(self.config_path, channels=self.channels)
 
     @cached_property
     def engine(self):
         """The engine of commands that write: creates the database and its schema if missing."""
+        from store.db import make_engine
+
         db = self.settings.database
         return make_engine(db.url, lock_timeout=db.lock_timeout)
 
     @cached_property
     def reader(self):
         """The engine of commands that only read: the database must exist; nothing is written."""
+        from store.db import make_engine
+
         db = self.settings.database
         return make_engine(db.url, read_only=True, lock_timeout=db.lock_timeout)
 
     def session(self):
+        from store.db import session as open_session
+
         return open_session(self.engine)
 
     def read_session(self):
+        from store.db import session as open_session
+
         return open_session(self.reader)
 
     def close(self) -> None:
@@ -67,6 +109,8 @@ class App:
 
     def synced_session(self):
         """A session after the config file's subscribers were brought into the database."""
+        from notifier.subscribers import sync_config
+
         session = self.session()
         try:
             sync_config(session, self.settings)
@@ -77,6 +121,8 @@ class App:
 
     def matcher(self):
         """The notifier's in-transaction matcher, with the config's subscribers synced in."""
+        from notifier.match import enqueue_matches
+
         self.synced_session().close()
         return enqueue_matches
 
@@ -86,6 +132,8 @@ def setup_logging(settings: Settings) -> None:
     # its formatter masks the whole line (arguments and tracebacks included) with the
     # secrets of every notification URL known: the config's, and each subscriber read
     # from the database.
+    from notifier.subscribers import watch_subscribers
+
     remember(*settings.operator.urls, *(url for profile in settings.subscribers for url in profile.urls))
     watch_subscribers()
     handler = logging.StreamHandler(sys.stderr)
@@ -112,9 +160,32 @@ def _database_url(ctx) -> str:
 
 class DrawwatchGroup(click.Group):
     """Turns library errors into one line and an exit status; nothing a user can cause
-    ends in a traceback, and no error text leaves without its secrets masked."""
+    ends in a traceback, and no error text leaves without its secrets masked. Commands
+    are imported when one is run (``COMMANDS``)."""
+
+    def list_commands(self, ctx):
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in COMMANDS:
+            module, attr, _ = COMMANDS[name]
+            self.add_command(getattr(import_module(module), attr), name)
+        return self.commands.get(name)
+
+    def format_commands(self, ctx, formatter):
+        """The command list from ``COMMANDS`` (a command added otherwise, from its own help)."""
+        names = [n for n in self.list_commands(ctx) if n in COMMANDS or not self.commands[n].hidden]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = [(n, (self.commands.get(n) or click.Command(n, help=COMMANDS[n][2])).get_short_help_str(limit))
+                for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx):
+        from store.config import ConfigError
+
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -123,6 +194,10 @@ class DrawwatchGroup(click.Group):
             click.echo(f"config error: {mask(str(exc))}", err=True)
             ctx.exit(EXIT_CONFIG)
         except Exception as exc:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            from store.db import DatabaseError, explain
+
             if isinstance(exc, SQLAlchemyError):
                 exc = explain(exc, _database_url(ctx))
             if isinstance(exc, BrokenPipeError):
@@ -138,24 +213,19 @@ class DrawwatchGroup(click.Group):
 
 
 @click.group(cls=DrawwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", envvar=ENV_VAR, type=click.Path(dir_okay=False),
-              help=f"Config file (default: ${ENV_VAR}, else ./config.toml, else built-in defaults).")
+# No envvar= here: load_config reads $DRAWWATCH_CONFIG itself (store.config.default_path).
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Config file (default: $DRAWWATCH_CONFIG, else ./config.toml, else built-in defaults).")
+@click.version_option(package_name="drawwatch", prog_name="drawwatch", message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx, config_path):
     """Watch Canadian immigration draws and alert the subscribers they fit."""
-    app = App(config_path)
+    app = App(config_path, channels=ctx.invoked_subcommand not in QUERIES)
     ctx.obj = app
     ctx.call_on_close(app.close)
     # Validate the config before any command writes anything.
     setup_logging(app.settings)
 
-
-def _register() -> None:
-    for command in (*store_commands, *scraper_commands, *service_commands, *notifier_commands):
-        main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":
     main()

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from notifier.profile import Profile, check_apprise_url
+from notifier.profile import Profile, check_apprise_urls
 
 
 class _Strict(BaseModel):
@@ -33,8 +33,8 @@ class OperatorSettings(_Strict):
 
     @field_validator("urls")
     @classmethod
-    def _urls(cls, value: list[str]) -> list[str]:
-        return [check_apprise_url(u) for u in value]
+    def _urls(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return check_apprise_urls(value, info)
 
 
 class TemplateSettings(_Strict):

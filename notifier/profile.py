@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from notifier.secrets import mask
 from scraper.sources import registry
@@ -33,6 +33,14 @@ def check_apprise_url(url: str) -> str:
         raise ValueError(f"{mask(url)!r} is not a notification URL Apprise can send to "
                          "(see https://github.com/caronc/apprise/wiki for the URL of each channel)")
     return url.strip()
+
+
+def check_apprise_urls(value: list[str], info: ValidationInfo) -> list[str]:
+    """Each URL checked by Apprise, unless the config is loaded for a command that sends
+    nothing (validation context ``{"channels": False}``): a query then never loads Apprise."""
+    if info.context and info.context.get("channels") is False:
+        return [u.strip() for u in value]
+    return [check_apprise_url(u) for u in value]
 
 
 class Profile(BaseModel):
@@ -69,8 +77,8 @@ class Profile(BaseModel):
 
     @field_validator("urls")
     @classmethod
-    def _urls(cls, value: list[str]) -> list[str]:
-        return [check_apprise_url(u) for u in value]
+    def _urls(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return check_apprise_urls(value, info)
 
     @field_validator("nocs")
     @classmethod

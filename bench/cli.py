@@ -1,0 +1,113 @@
+"""Start-up time of the commands a person types, next to what Python itself costs.
+
+Prints the median (and min-max) wall time of 10 runs of ``drawwatch --help``,
+``draws --limit 20``, ``noc 2123``, ``status`` and ``--version`` on a populated SQLite
+database (every Express Entry round of the 2026-04-21 feed, Ontario's 2025 and 2026
+updates pages and both ledgers, ingested from the real snapshots; a config with a
+subscriber whose channel is an email URL), beside the floor: ``python -c "import sqlite3"``
+and the same 20 newest draws read with the bare sqlite3 module. Runs are interleaved
+so that a change in the machine's load hits every command alike.
+
+Run:  python bench/cli.py [--runs 10]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT / "tests" / "data"
+EE = ("ee_rounds_123_en.2026-04-21.raw.json", "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json")
+# Ontario's pages exist here as markdown conversions of the live pages: rendered back to
+# HTML as the OINP tests do (tests/md_render.py); the parser reads the kind from the path.
+OINP = {"oinp_updates_2026.2026-06-19.md": "updates", "oinp_updates_2025.2026-06-19.md": "updates",
+        "oinp_invitations_apply.2026-06-19.md": "ledger",
+        "oinp_express_entry_notifications_interest.2026-06-19.md": "ledger"}
+TARGETS = {"--help": 0.3, "--version": 0.3, "draws --limit 20": 0.4, "noc 2123": 0.4, "status": 0.4}
+
+
+def populate(folder: Path) -> Path:
+    """A database holding the real snapshots' draws, and a config pointing at it."""
+    from scraper.records import ParseResult
+    from scraper.sources.registry import SOURCES
+    from store.db import make_engine, session
+    from store.ingest import ingest
+    from tests.md_render import render
+
+    db = folder / "dw.db"
+    engine = make_engine(f"sqlite:///{db}")
+    ee, oinp = SOURCES["express_entry"], SOURCES["oinp"]
+    with session(engine) as s:
+        name, url = EE
+        ingest(s, "express_entry", ee.parser("feed")((DATA / name).read_bytes(), url))
+        combined = ParseResult()
+        for name, kind in OINP.items():
+            body, url = render(DATA / name)
+            part = oinp.parser(kind)(body, url)
+            combined.draws += part.draws
+            combined.notices += part.notices
+        combined.draws = oinp.load_combine()(combined.draws)
+        ingest(s, "oinp", combined, combine=oinp.load_combine())
+    engine.dispose()
+    config = folder / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n'
+                      '[[subscribers]]\nname = "me"\nurls = ["mailto://me:app-password@example.org"]\ncrs = 480\n')
+    return config
+
+
+def drawwatch() -> list[str]:
+    script = Path(sys.executable).parent / "drawwatch"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "scheduler"]
+
+
+def timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1, 3) or "internal error" in proc.stderr or "Traceback" in proc.stderr:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = populate(Path(tmp))
+        db = Path(tmp) / "dw.db"
+        query = ("import sqlite3; sqlite3.connect(%r).execute('select source, key, date, title from draw "
+                 "order by date desc limit 20').fetchall()" % str(db))
+        cases = {
+            'python -c "import sqlite3"': [sys.executable, "-c", "import sqlite3"],
+            "python: sqlite3 query of 20 draws": [sys.executable, "-c", query],
+            **{f"drawwatch {cmd}": drawwatch() + (["--config", str(config)] if cmd.split()[0] not in
+                                                  ("--help", "--version") else []) + cmd.split()
+               for cmd in TARGETS},
+        }
+        times: dict[str, list[float]] = {label: [] for label in cases}
+        for label, argv in cases.items():  # once each first: the files in the page cache
+            timed(argv)
+        for _ in range(args.runs):
+            for label, argv in cases.items():
+                times[label].append(timed(argv))
+    floor = statistics.median(times['python -c "import sqlite3"'])
+    print(f"wall time of {args.runs} runs, median [min-max]; {Path(drawwatch()[-1]).name} on a database of "
+          f"real Express Entry and Ontario draws, a config with one email subscriber")
+    for label, values in times.items():
+        med = statistics.median(values)
+        target = TARGETS.get(label.removeprefix("drawwatch "))
+        goal = f"  target <= {target:.1f} s" if target else ""
+        print(f"  {label:<36} {med:6.3f} s  [{min(values):.3f}-{max(values):.3f}]  "
+              f"{med / floor:5.1f}x the floor{goal}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""What a command loads before it answers: ``--help`` and ``--version`` only click, a query
+(``draws``, ``noc``, ``status``) neither Scrapy nor Apprise nor the other commands' modules,
+even with a subscriber's email URL in the config. Checked on ``sys.modules`` of a real
+``drawwatch`` process (how fast that is, bench/cli.py measures)."""
+import importlib
+import importlib.metadata
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scheduler import COMMANDS, QUERIES
+from scraper.sources.express_entry.parse import parse_express_entry
+from store.db import make_engine, session as open_session
+from store.ingest import ingest
+from tests.conftest import data
+from tests.service_harness import ROOT
+
+URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
+# Runs the command as the console script does, then prints the modules it loaded.
+PROBE = ("import json, sys\nfrom scheduler import main\ntry:\n    main(sys.argv[1:], prog_name='drawwatch')\n"
+         "except SystemExit as exc:\n    code = exc.code\n"
+         "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n")
+NEVER_FOR_A_QUERY = ("scrapy", "twisted", "apprise", "jinja2", "notifier.deliver", "matplotlib", "fastapi")
+
+
+def loaded(*args: str) -> tuple[int, set[str], str]:
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out["code"], set(out["modules"]), proc.stdout
+
+
+def packages(modules: set[str], names) -> list[str]:
+    return sorted(m for m in modules for name in names if m == name or m.startswith(name + "."))
+
+
+@pytest.fixture
+def config(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'dw.db'}")
+    with open_session(engine) as s:
+        ingest(s, "express_entry", parse_express_entry(data("ee_rounds_123_en.2026-04-21.raw.json"), URL))
+    engine.dispose()
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "dw.db"}"\n'
+                    '[[subscribers]]\nname = "me"\nurls = ["mailto://me:app-password@example.org"]\ncrs = 480\n')
+    return str(path)
+
+
+def test_every_command_is_listed_with_its_own_help():
+    modules = {module for module, _, _ in COMMANDS.values()}
+    exported = {cmd.name: (module, cmd) for module in modules
+                for cmd in importlib.import_module(module).COMMANDS}
+    assert set(exported) == set(COMMANDS)
+    for name, (module, attr, line) in COMMANDS.items():
+        assert getattr(importlib.import_module(module), attr) is exported[name][1]
+        # The line --help shows without importing the command: the command's own help.
+        assert line == exported[name][1].get_short_help_str(limit=10**6), f"scheduler.COMMANDS[{name!r}]"
+    assert QUERIES <= set(COMMANDS)
+
+
+def test_help_and_version_load_click_only():
+    for args in (["--help"], ["--version"]):
+        code, modules, _ = loaded(*args)
+        assert code == 0
+        assert packages(modules, ("sqlalchemy", "sqlmodel", "pydantic", "configfile", "store", "scraper")) == []
+
+
+def test_help_lists_every_command(capsys):
+    from scheduler import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"], prog_name="drawwatch")
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed == sorted(COMMANDS)
+    with pytest.raises(SystemExit):
+        main(["--version"], prog_name="drawwatch")
+    assert capsys.readouterr().out.strip() == f"drawwatch {importlib.metadata.version('drawwatch')}"
+
+
+@pytest.mark.parametrize("args", [["draws", "--limit", "20"], ["noc", "2123"], ["status"]])
+def test_a_query_loads_no_crawler_no_channel(config, args):
+    code, modules, out = loaded("--config", config, *args)
+    assert code in (0, None), out
+    assert packages(modules, NEVER_FOR_A_QUERY) == []
+    if args[0] != "status":  # status shares the notifier's hint about subscribers (notifier.cli)
+        # Only its own command module: the others (and what they import) stay unloaded.
+        own = COMMANDS[args[0]][0]
+        assert packages(modules, {m for m, _, _ in COMMANDS.values()} - {own}) == []
+
+
+def test_a_command_that_sends_still_checks_the_channels(config):
+    path = Path(config)
+    path.write_text(path.read_text().replace("mailto://me:app-password@example.org", "nosuchscheme://x"))
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(path), "deliver"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and "is not a notification URL Apprise can send to" in proc.stderr
+    # A query with the same config answers (it sends nothing, so the URL is not its business).
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(path), "noc", "2123"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
