@@ -8,6 +8,7 @@ nor loses one that was due.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from dataclasses import dataclass
 from typing import Iterable, Optional
@@ -19,6 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 from notifier.secrets import mask  # a page's URL or an error may carry a token
 from store.config import ServiceSettings
 from store.models import CrawlRun, Draw, HeldAlert, HeldCrawl, Notification, SourceAlert, as_utc, utcnow
+from store.output import render
 
 OK_OUTCOMES = ("ok", "not_modified")
 # The source answered and its pages were read: a held crawl ends a failure streak too
@@ -220,3 +222,47 @@ def outbox_counts(session: Session) -> dict[str, int]:
 
     rows = session.exec(select(Notification.status, func.count()).group_by(Notification.status))
     return {status: n for status, n in rows}
+
+
+# -- what ``drawwatch status`` prints ----------------------------------------------------
+
+STATUS_COLUMNS = ("source", "state", "last_success", "last_failure", "failures", "next_run", "draws", "last_error")
+
+
+def _utc(value):
+    return as_utc(value) if isinstance(value, dt.datetime) else value
+
+
+def _in_utc(row: dict) -> dict:
+    return {k: ({n: _utc(v) for n, v in value.items()} if isinstance(value, dict) else _utc(value))
+            for k, value in row.items()}
+
+
+def _local(value, tz) -> object:
+    return as_utc(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if isinstance(value, dt.datetime) else value
+
+
+def render_status(rows: list[dict], outbox: dict[str, int], fmt: str, timezone: str) -> str:
+    """``status`` as JSON (an object: sources, outbox, failing, held) or CSV (a row per
+    source), every time in UTC; or as a table with every time in ``timezone``, said once."""
+    from zoneinfo import ZoneInfo
+
+    failing = [r["source"] for r in rows if r["state"] == "failing"]
+    held = [r["source"] for r in rows if r["held"]]
+    if fmt == "json":
+        return json.dumps({"sources": [_in_utc(r) for r in rows], "outbox": outbox, "failing": failing,
+                           "held": held}, indent=2, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
+                          else str(v))
+    if fmt == "csv":
+        return render([_in_utc(r) for r in rows], "csv", STATUS_COLUMNS)
+    tz = ZoneInfo(timezone)
+    table = render([{k: _local(v, tz) for k, v in r.items()} for r in rows], "table", STATUS_COLUMNS)
+    counts = ", ".join(f"{status} {n}" for status, n in sorted(outbox.items())) or "empty"
+    lines = [table, f"(times in {timezone})", "", f"outbox: {counts}"]
+    for row in rows:
+        if row["held"]:
+            name, h = row["source"], row["held"]
+            lines.append(f"held: {name} since {_local(h['since'], tz)}: {h['new']} new, {h['changed']} changed, "
+                         f"{h['lost']} lost ({mask(h['summary'])}); check the source's page, then run "
+                         f"`drawwatch crawl --source {name} --accept` to apply it")
+    return "\n".join(lines)

@@ -48,27 +48,27 @@ def test_add_list_show_edit_remove(cli):
     assert listed["ana"]["urls"][0] == "mailto://ana:****@127.0.0.1:2525/****"
     assert (listed["ana"]["nocs"], listed["ana"]["crs"], listed["ana"]["delivery"]) == (["21231"], 480, "digest")
 
-    shown = json.loads(cli("subscribers", "show", "ana").stdout)
-    profile = shown["profile"]
-    assert (shown["origin"], profile["provinces"], profile["digest_time"]) == ("cli", ["ON"], "07:30:00")
+    [profile] = json.loads(cli("subscribers", "show", "ana", "--format", "json").stdout)
+    assert (profile["origin"], profile["provinces"], profile["digest_time"]) == ("cli", ["ON"], "07:30:00")
     assert profile["urls"][0].startswith("mailto://ana:****@") and profile["urls"][1] == "json://127.0.0.1:9/****"
 
     edited = cli("subscribers", "edit", "ana", "--crs", "500", "--clear", "nocs")
     assert (edited.returncode, edited.stdout) == (0, "updated ana\n"), edited.stderr
-    profile = json.loads(cli("subscribers", "show", "ana").stdout)["profile"]
+    [profile] = json.loads(cli("subscribers", "show", "ana", "--format", "json").stdout)
     assert (profile["crs"], profile["nocs"], profile["programs"]) == (500, [], ["cec"])
 
     refused = cli("subscribers", "edit", "ana", "--crs", "1300")
-    assert refused.returncode == 2 and "error: subscriber 'ana': crs: " in refused.stderr
-    assert json.loads(cli("subscribers", "show", "ana").stdout)["profile"]["crs"] == 500
+    assert refused.returncode == 2 and "Error: subscriber 'ana': crs: " in refused.stderr
+    assert json.loads(cli("subscribers", "show", "ana", "--format", "json").stdout)[0]["crs"] == 500
     filed = cli("subscribers", "edit", "filed", "--crs", "500")
     assert filed.returncode == 2 and "'filed' is declared in the config file" in filed.stderr
 
     removed = cli("subscribers", "remove", "ana")
     assert (removed.returncode, removed.stdout) == (0, "removed ana (0 outbox rows)\n"), removed.stderr
+    # A name that matches nothing is a runtime failure (1), as for every command.
     gone = cli("subscribers", "show", "ana")
-    assert gone.returncode == 2 and "no subscriber named 'ana'" in gone.stderr
-    assert cli("subscribers", "remove", "ana").returncode == 2
+    assert gone.returncode == 1 and "Error: no subscriber named 'ana'" in gone.stderr
+    assert cli("subscribers", "remove", "ana").returncode == 1
     assert cli("subscribers", "remove", "filed").returncode == 2  # the config file owns it
 
 
@@ -86,7 +86,7 @@ def test_bad_values_exit_2_naming_the_field(cli):
     for args, message in BAD:
         proc = cli("subscribers", "add", "bad", "--url", "json://127.0.0.1:9/bad", *args)
         assert proc.returncode == 2, args
-        assert f"error: subscriber 'bad': {message}" in proc.stderr, proc.stderr
+        assert f"Error: subscriber 'bad': {message}" in proc.stderr, proc.stderr
         assert "s3cret" not in proc.stderr
     listed = json.loads(cli("subscribers", "list", "--format", "json").stdout)
     assert [r["name"] for r in listed] == ["filed"]  # nothing was written
@@ -114,4 +114,4 @@ def test_notify_test_reports_each_channel(cli, hooks):
     assert len(hooks.to("/bob")) == 1
 
     missing = cli("notify-test", "nobody")
-    assert missing.returncode == 2 and "no subscriber named 'nobody'" in missing.stderr
+    assert missing.returncode == 1 and "Error: no subscriber named 'nobody'" in missing.stderr
