@@ -32,8 +32,9 @@ DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"
 EE_URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
 TECH_DRAWS_URL = "https://www.ontario.ca/page/oinp-tech-draws"
-# Read by store/reference (the NOC data and its tests), not by a page parser.
-NOT_PAGES = ("statcan_",)
+# Read by store/reference (the NOC data and its tests), not by a page parser; a third
+# party's parse of the provinces' pages (the cross-checks read it).
+NOT_PAGES = ("statcan_", "pnp_draws_")
 MERGED = "oinp_merge.json"          # merge_oinp over every Ontario page that reads
 
 
@@ -59,6 +60,24 @@ def _express_entry(name: str) -> ParseResult:
     return parse_express_entry((DATA / name).read_bytes(), EE_URL)
 
 
+def _province(source: str) -> Callable[[str], ParseResult]:
+    """A province's snapshot read by its source's first parser: a markdown copy rendered
+    (its URL from the front matter), a raw copy at the source's official address."""
+    from scraper.sources.registry import SOURCES
+
+    spec = SOURCES[source]
+
+    def parse(name: str) -> ParseResult:
+        path = DATA / name
+        body, url = render(path) if path.suffix == ".md" else (path.read_bytes(), spec.default_settings().url)
+        return spec.parser(spec.default_kind)(body, url)
+    return parse
+
+
+# Snapshot name prefix -> the province source reading it.
+PROVINCES = {"bc_invitations_to_apply.": "bc_pnp"}
+
+
 def _parsers_of(name: str) -> dict[str, Callable[[str], ParseResult]]:
     """Which parsers read the snapshot ``name`` (the crawl's page kinds, plus the
     not-a-page snapshots each Ontario parser must refuse)."""
@@ -70,6 +89,9 @@ def _parsers_of(name: str) -> dict[str, Callable[[str], ParseResult]]:
         return {"oinp_ledger": _ledger}
     if name.startswith(("CAPTCHA_BLOCKED_oinp_", "oinp_tech_draws")):
         return {"oinp_updates": _updates, "oinp_ledger": _ledger}
+    for prefix, source in PROVINCES.items():
+        if name.startswith(prefix):
+            return {source: _province(source)}
     if name.startswith(NOT_PAGES):
         return {}
     raise SystemExit(f"tests/data/{name}: no parser is known to read it; say which in tests/golden_write.py")

@@ -175,3 +175,14 @@ def find_counts(text: str, low: str | None = None) -> list[Count]:
             raise too_many("counts", text)
         out.append(Count(m.start(), m.end(), to_int(m.group(1))))
     return sorted(out, key=lambda c: c.start)
+
+
+# "<5", "&lt; 5", "Less than 10", "fewer than 5": a count a province hides below a bound.
+_BELOW = re.compile(r"^\s*(?:<|less\s+than|fewer\s+than)\s*([0-9]{1,6})\s*\**$", re.IGNORECASE)
+
+
+def parse_below(text: str) -> int | None:
+    """The bound of a count published only as "fewer than N" ("<5", "Less than 10"): N,
+    kept as a bound, never as the count; None for anything else."""
+    m = _BELOW.match(clean(text))
+    return int(m.group(1)) if m else None
