@@ -19,20 +19,33 @@ EXIT_FAILING = 1
 STATUS_COLUMNS = ("source", "state", "last_success", "last_failure", "failures", "next_run", "draws", "last_error")
 
 
+# What a `serve` process does (scraper.service.Service): any number of them may share one
+# PostgreSQL database (docs/scaling.md).
+ROLES = ("all", "crawler", "deliverer")
+
+
 @click.command("serve")
 @click.option("--once", is_flag=True, help="Crawl every enabled source once, deliver, and exit (for cron).")
+@click.option("--role", type=click.Choice(ROLES), default="all", show_default=True,
+              help="crawler: crawl the sources this process holds; deliverer: send alerts and health "
+                   "messages; all: both. Any number of processes may share one PostgreSQL database.")
 @click.pass_context
-def serve_cmd(ctx, once):
+def serve_cmd(ctx, once, role):
     """Run the service: crawl each source on its schedule, deliver alerts, watch source health.
 
     Stops cleanly on SIGTERM or SIGINT (running crawls and deliveries get
     [service] shutdown_timeout seconds to finish). With --once the exit status is 1
-    when a crawl failed, 3 when one was held (and none failed), as for `drawwatch crawl`.
+    when a crawl failed, 3 when one was held (and none failed), as for `drawwatch crawl`;
+    a source another process is crawling (a running service) is left to it.
     """
     from scraper.service import Service  # deferred: the service loads APScheduler, Apprise and Jinja
+    from store.leases import setup_lock
 
     app = ctx.obj
-    service = Service(app.settings, app.engine, matcher=app.matcher())
+    db = app.settings.database
+    with setup_lock(db.url, db.lock_timeout):
+        engine, matcher = app.engine, app.matcher()
+    service = Service(app.settings, engine, matcher=matcher, role=role)
     try:
         code = run_in_reactor(service.once if once else service.serve)
     finally:

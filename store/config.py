@@ -79,6 +79,9 @@ class ServiceSettings(_Strict):
     # draws (and at least stale_min_days) is reported: it may have moved or changed format.
     stale_factor: float = Field(4.0, ge=1, le=100)
     stale_min_days: float = Field(21.0, gt=0, le=3650)
+    # Seconds a process's hold on a source's crawls (and on the health checks) outlives its
+    # last renewal: a process that dies hands them over within crawl_lease * 4/3.
+    crawl_lease: float = Field(60.0, ge=1, le=3600)
 
     @field_validator("timezone")
     @classmethod

@@ -225,3 +225,15 @@ class HeldAlert(SQLModel, table=True):
     source: str = Field(primary_key=True)
     held_since: Optional[dt.datetime] = None  # start of the episode the message was about
     told_at: Optional[dt.datetime] = None
+
+
+class Lease(SQLModel, table=True):
+    """Which process does a job that must run in one process at a time (a source's crawls,
+    the operator's health checks): held while renewed before ``expires_at`` (store/leases.py)."""
+
+    name: str = Field(primary_key=True)  # "crawl:<source>" or "health"
+    holder: str  # "<host>:<pid>:<token>", unique per process
+    machine: str  # where ``pid`` names a process (boot and pid namespace)
+    pid: int
+    acquired_at: dt.datetime
+    expires_at: dt.datetime

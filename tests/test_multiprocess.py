@@ -1,0 +1,173 @@
+"""Several ``drawwatch serve`` processes on one real PostgreSQL database: a loopback HTTP
+server serves the real IRCC feed snapshots, subscribers are loopback webhooks.
+
+Each process has its own config file, the same but for its HTTP user agent, so the feed
+server's request log tells which process fetched each request."""
+from __future__ import annotations
+
+import re
+import signal
+import time
+import uuid
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import col, select
+
+from scraper.sources.registry import SOURCES
+from store.db import make_engine, session as open_session
+from store.models import CrawlRun, Lease
+from tests.conftest import FEED, data
+from tests.service_harness import ServiceProcess
+
+pytestmark = pytest.mark.postgres
+
+EE = "express_entry"
+OLD, NEW = "ee_rounds_123_en.2026-04-02.raw.json", "ee_rounds_123_en.2026-04-21.raw.json"
+# The 2026-04-21 snapshot adds rounds #409 (PNP), #410 (CEC, 515) and #411 (French, 419):
+# a CEC candidate with 520 points fits #410 only; an FSW candidate with 400 fits none;
+# a subscriber told of every draw gets all three.
+ROUNDS = {"409", "410", "411"}
+INTERVAL, LEASE = 2, 3  # seconds: the feed's schedule and [service] crawl_lease
+
+
+@pytest.fixture
+def database(postgres_url):
+    """A fresh database on the test PostgreSQL server, dropped afterwards."""
+    name = f"dw_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url, create=False)
+    yield url, engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def processes(tmp_path, database, site, hooks):
+    """``start(label, *args)``: a ``serve`` process whose requests carry ``drawwatch-<label>``."""
+    url, _ = database
+    running: list[ServiceProcess] = []
+    others = "".join(f"[sources.{name}]\nenabled = false\n" for name in SOURCES if name != EE)
+
+    def start(label: str, *args: str) -> ServiceProcess:
+        config = tmp_path / f"{label}.toml"
+        config.write_text(
+            f'[database]\nurl = "{url}"\n'
+            f'[http]\ndelay = 0\nretries = 0\ntimeout = 5\nobey_robots = false\nuser_agent = "drawwatch-{label}"\n'
+            f'[service]\ndelivery_interval = 1\nshutdown_timeout = 10\ncrawl_lease = {LEASE}\n'
+            f'[delivery]\ntimeout = 10\n'
+            f'[sources.{EE}]\nurl = "{site.url(FEED)}"\nschedule = "every {INTERVAL}s"\njitter = 0\n{others}'
+            f'[[subscribers]]\nname = "cec"\nurls = ["{hooks.json_url("/cec")}"]\ncrs = 520\nprograms = ["cec"]\n'
+            f'[[subscribers]]\nname = "fsw"\nurls = ["{hooks.json_url("/fsw")}"]\ncrs = 400\nprograms = ["fsw"]\n'
+            f'[[subscribers]]\nname = "every"\nurls = ["{hooks.json_url("/every")}"]\nnotify = ["all"]\n')
+        proc = ServiceProcess(config, *args).start()
+        proc.label = label
+        running.append(proc)
+        return proc
+
+    yield start
+    for proc in running:
+        proc.kill()
+
+
+def wait_until(check, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def runs(engine) -> list[CrawlRun]:
+    with open_session(engine) as s:
+        return list(s.exec(select(CrawlRun).where(CrawlRun.source == EE).order_by(col(CrawlRun.started_at))))
+
+
+def lease(engine, name: str = f"crawl:{EE}") -> Lease | None:
+    with open_session(engine) as s:
+        return s.get(Lease, name)
+
+
+def feed_fetchers(site) -> list[str]:
+    """The user agent of each request for the feed, in order of arrival."""
+    return [headers.get("user-agent", "") for path, _, headers in list(site.requests) if path == FEED]
+
+
+def rounds(hooks, path: str) -> list[str]:
+    """The Express Entry round of each alert ``path`` was sent (its title names it)."""
+    return [re.search(r"round #(\w+)", payload.get("title", "")).group(1) for payload in hooks.to(path)]
+
+
+def test_three_processes_crawl_each_source_once_hand_it_over_when_killed_and_alert_once(
+        database, processes, site, hooks):
+    _, engine = database
+    site.put(FEED, data(OLD))
+    # Started together: they also race to create the schema and sync the subscribers.
+    procs = [processes("a"), processes("b", "--role", "crawler"), processes("c", "--role", "deliverer")]
+    for proc in procs:
+        proc.wait_for("role ", timeout=60)
+    wait_until(lambda: any(r.n_new == 409 for r in runs(engine)), "the baseline crawl", timeout=60)
+
+    held = lease(engine)
+    [holder] = [p for p in procs if p.proc.pid == held.pid]
+    assert holder.label in ("a", "b")  # a deliverer never crawls
+    [heir] = [p for p in procs[:2] if p is not holder]
+    wait_until(lambda: len(runs(engine)) >= 3, "three crawls by the holder")
+    # SIGKILL: no chance to give the lease back; it must run out.
+    holder.proc.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    holder.proc.wait(10)
+    before = len(runs(engine))
+    after = wait_until(lambda: [r for r in runs(engine)[before:] if r.started_at.timestamp() > killed_at],
+                       "a crawl by another process after the kill", timeout=40)
+    takeover = after[0].started_at.timestamp() - killed_at
+    # The dead holder's lease runs out at most LEASE s after its last renewal, the heir
+    # looks every LEASE/3 s and then crawls at once (its last crawl is over INTERVAL s old).
+    bound = LEASE * 4 / 3 + INTERVAL
+    print(f"takeover after SIGKILL: {takeover:.2f} s (bound {bound:.2f} s)")
+    assert takeover <= bound + 4, (takeover, heir.log)  # + the latency of a loaded 2-CPU machine
+    new = lease(engine)
+    assert new.holder != held.holder and new.pid == heir.proc.pid
+    assert new.acquired_at >= held.expires_at  # taken when the lease ran out, not before
+
+    # The feed changes under the heir: each subscriber the new rounds fit gets one alert.
+    site.put(FEED, data(NEW))
+    wait_until(lambda: len(hooks.to("/every")) >= 3 and hooks.to("/cec"), "the alerts")
+    wait_until(lambda: sum(r.n_new for r in runs(engine)) >= 412 and len(runs(engine)) >= before + 5,
+               "more crawls of the changed feed")
+    time.sleep(1.5)  # more delivery sweeps by every deliverer: still nothing twice
+
+    # `serve --once` from cron beside the running service: crawls nothing, delivers, exits 0.
+    cron = processes("cron", "--once")
+    assert cron.wait_exit(60) == 0, cron.log
+    assert f"{EE}: done by another process" in cron.log and "crawl started" not in cron.log
+
+    for proc in procs:
+        if proc is not holder:
+            assert proc.stop() == 0, proc.log
+    assert lease(engine) is None  # given back at a clean stop
+
+    assert rounds(hooks, "/cec") == ["410"] and hooks.to("/fsw") == []
+    assert sorted(rounds(hooks, "/every")) == sorted(ROUNDS)  # each exactly once
+    # Nothing crawled by two processes at once: the recorded crawls never overlap...
+    crawls = runs(engine)
+    for earlier, later in zip(crawls, crawls[1:]):
+        assert earlier.finished_at <= later.started_at, (earlier, later)
+    # ...and the feed server saw one fetcher, then (after the kill) the heir only.
+    fetchers = feed_fetchers(site)
+    switch = fetchers.index(f"drawwatch-{heir.label}")
+    assert set(fetchers[:switch]) == {f"drawwatch-{holder.label}"} and set(fetchers[switch:]) == {
+        f"drawwatch-{heir.label}"}, fetchers
+    # Every fetch is a recorded crawl (retries = 0), but one the kill may have cut short.
+    assert len(crawls) <= len(fetchers) <= len(crawls) + 1
+    # Roles: the deliverer never crawled, the crawler never delivered.
+    assert procs[2].count("crawl started") == 0
+    assert procs[1].count("delivery: ") == 0
+    for proc in procs:
+        assert "Traceback" not in proc.log, proc.log
