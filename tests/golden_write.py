@@ -75,7 +75,7 @@ def _province(source: str) -> Callable[[str], ParseResult]:
 
 
 # Snapshot name prefix -> the province source reading it.
-PROVINCES = {"bc_invitations_to_apply.": "bc_pnp"}
+PROVINCES = {"bc_invitations_to_apply.": "bc_pnp", "ab_aaip_processing_information.": "ab_aaip"}
 
 
 def _parsers_of(name: str) -> dict[str, Callable[[str], ParseResult]]:

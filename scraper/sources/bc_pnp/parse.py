@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from scraper.parse import dates as dt, nocs, numbers as nm, tables, text as tx
 from scraper.parse.blocked import check_blocked
 from scraper.parse.html import parse_html, text as el_text
+from scraper.parse.keys import number_repeats
 from scraper.records import DrawRecord, ParseError, ParseResult
 
 log = logging.getLogger(__name__)
@@ -282,17 +283,7 @@ def parse_bc_invitations(body: bytes, url: str) -> ParseResult:
         records.append(rec)
     for rows in entrepreneur:
         records += _table_records(_table_lines(rows, result, "entrepreneur"), "entrepreneur", url, result)
-    result.draws = _unique(records)
+    result.draws = number_repeats(records)
     log.debug("%s: %d draws", url, len(result.draws))
     return result
 
-
-def _unique(records: list[DrawRecord]) -> list[DrawRecord]:
-    """Two selections of one day, stream and route (not seen yet, but possible) keep
-    apart as "<key>/2", in page order."""
-    seen: dict[str, int] = {}
-    for rec in records:
-        n = seen[rec.key] = seen.get(rec.key, 0) + 1
-        if n > 1:
-            rec.key = f"{rec.key}/{n}"
-    return records
