@@ -18,6 +18,9 @@ class ProvincialSource(Source):
     points_label: ClassVar[str]  # what the province's own score is called in a decision
     # stream slug -> (NCLC in French, CLB in English) it requires
     language_streams: ClassVar[dict[str, tuple[int, int]]] = {}
+    # program slug -> whom alone its selections were open to (a special measure, e.g.
+    # residents of Ukraine): no profile is told it fits one on points and occupation alone.
+    restricted_programs: ClassVar[dict[str, str]] = {}
 
     def profile_score(self, profile: Any, draw: DrawLike) -> tuple[int | None, str]:
         """The profile's score to hold against the draw's cut-off, and its name."""
@@ -26,6 +29,8 @@ class ProvincialSource(Source):
         return profile.provincial_points.get(self.province), self.points_label
 
     def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:
+        if draw.program in self.restricted_programs:
+            checks.check(None, "", f"the selection was open only to {self.restricted_programs[draw.program]}")
         targeted = facts.targeted
         targets = bool(targeted) and checks.occupations(profile, targeted, draw, "the draw targets")
         if not targeted and facts.stream_nocs:

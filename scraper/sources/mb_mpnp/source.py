@@ -40,6 +40,7 @@ class MbMpnp(ProvincialSource):
     combine = "scraper.sources.mb_mpnp.parse:merge_mb"
     score_labels = {"crs": "CRS", "mb_eoi": "Manitoba EOI ranking score"}
     points_label = "Manitoba EOI ranking score"
+    restricted_programs = {"ukraine": "people affected by the situation in Ukraine (a special immigration measure)"}
 
     def plan(self, settings, *, backfill, today) -> list[Page]:
         pages = [Page(settings.url, "feed")] if settings.url else []

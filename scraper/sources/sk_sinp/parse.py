@@ -1,0 +1,133 @@
+"""Saskatchewan's pages read: the SINP International Skilled Worker "EOI Selection
+Results" PDF (one row per selection: date, category, score of the lowest-ranked
+candidate, candidates invited, other considerations with the NOC codes selected), and
+the processing statistics page, which holds no draw.
+
+The PDF's text is read with pypdf; its table comes out as lines in reading order, a
+row's cells broken over several lines ("August 18," / "2022" / "Express" / "Entry" /
+"67 416 Invited ...") and rows running on over page breaks, where the header "Updated:
+..." repeats. A row is found by its shape: a date, a category (blank for some special
+measures), two numbers, then the considerations up to the next row.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import date, datetime
+
+from scraper.parse import html
+from scraper.parse.dates import parse_date
+from scraper.parse.nocs import noc_version
+from scraper.parse.text import clean, slug
+from scraper.records import DrawRecord, ParseError, ParseResult
+
+SOURCE = "sk_sinp"
+SCORE_SYSTEM = "sinp_eoi"
+MAX_PDF = 20 * 1024 * 1024
+
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December")
+# "Occupations In-Demand", once "Occupations in-Demand"
+_CATEGORY = r"(?i:Express\s*Entry|Occupations\s*In\s*-?\s*Demand)"
+_ROW = re.compile(
+    r"(?:(?P<month>" + _MONTHS + r")\s*(?P<day>[0-9]{1,2})\s*,\s*(?P<year>20[0-9]{2})"
+    r"|(?P<d>[0-9]{1,2})-(?P<mon>[A-Z][a-z]{2})-(?P<y>[0-9]{2}(?:[0-9]{2})?))"
+    r"\s+(?P<category>" + _CATEGORY + r"(?:\s*&\s*" + _CATEGORY + r")?)?"
+    r"\s*(?P<score>[0-9]{1,3})\s+(?P<count>[0-9]{1,5})\s+(?=[A-Z])")
+_UPDATED = re.compile(r"Updated:\s*(?P<date>(?:" + _MONTHS + r")\s*[0-9]{1,2},\s*[0-9]{4})")
+# NOC codes come as a run, comma- (rarely space-) separated: "0621, 0631, 0632, 0711".
+_CODE_RUN = re.compile(r"\b[0-9]{4,5}(?:\s*,\s*[0-9]{4,5}\b|\s+[0-9]{4,5}\b(?=\s*,))+")
+_CODE = re.compile(r"\b[0-9]{4,5}\b")
+_UKRAINE = re.compile(r"country of residence is Ukraine", re.IGNORECASE)
+
+log = logging.getLogger(__name__)
+
+
+def _pdf_text(body: bytes, url: str) -> list[str]:
+    from pypdf import PdfReader  # deferred: only a crawl of Saskatchewan reads a PDF
+    from pypdf.errors import PdfReadError
+
+    if not body.startswith(b"%PDF"):
+        raise ParseError("not a PDF (the selection results are published as one)", url)
+    if len(body) > MAX_PDF:
+        raise ParseError(f"PDF of {len(body):,} bytes, more than the {MAX_PDF:,} this document comes near", url)
+    try:
+        reader = PdfReader(io.BytesIO(body))
+        return [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise ParseError(f"unreadable PDF: {type(exc).__name__}: {exc}", url) from None
+
+
+def _row_date(m: re.Match) -> date | None:
+    if m.group("month"):
+        return parse_date(f"{m.group('month')} {m.group('day')}, {m.group('year')}")
+    year = m.group("y")
+    try:
+        return datetime.strptime(f"{m.group('d')}-{m.group('mon')}-{year}", "%d-%b-%Y" if len(year) == 4
+                                 else "%d-%b-%y").date()
+    except ValueError:
+        return None
+
+
+def parse_sk_selections(body: bytes, url: str) -> ParseResult:
+    """The selection results PDF: one draw per row."""
+    pages = _pdf_text(body, url)
+    updated = _UPDATED.search(pages[0]) if pages else None
+    # The repeated page header is not part of the row it interrupts.
+    text = clean(" ".join(_UPDATED.sub(" ", p) for p in pages))
+    start = text.find("Considerations")
+    if start < 0:
+        raise ParseError("no selection table (its header \"Other Considerations\" is missing)", url)
+    text = text[start + len("Considerations"):]
+    rows = list(_ROW.finditer(text))
+    result = ParseResult()
+    seen: dict[str, int] = {}
+    for i, m in enumerate(rows):
+        other = text[m.end():rows[i + 1].start() if i + 1 < len(rows) else len(text)].strip()
+        result.draws.append(_draw(m, other, url, seen, result.problems))
+    if updated:
+        for d in result.draws:
+            d.extra["updated"] = parse_date(updated.group("date")).isoformat()
+    return result
+
+
+def _draw(m: re.Match, other: str, url: str, seen: dict[str, int], problems: list[str]) -> DrawRecord:
+    day = _row_date(m)
+    raw_date = clean(m.group(0).split(m.group("category") or m.group("score"))[0])
+    category = clean(m.group("category") or "")
+    ukraine = bool(_UKRAINE.search(other))
+    program = "ukraine" if ukraine else (slug(category).replace("-", "_") or None)
+    key = f"{day.isoformat() if day else slug(raw_date)}/{slug(category) or 'no-category'}" + \
+        ("/ukraine" if ukraine else "")
+    # Two selections of one day and category are told apart by their order on the page
+    # (newest first), which Saskatchewan keeps when it adds a row above.
+    seen[key] = seen.get(key, 0) + 1
+    if seen[key] > 1:
+        key += f"/{seen[key]}"
+    codes = [c for run in _CODE_RUN.finditer(other) for c in _CODE.findall(run.group())]
+    title = f"SINP International Skilled Worker EOI selection: {category or 'no category stated'}"
+    record = DrawRecord(SOURCE, key, day, title, program=program, invitations=int(m.group("count")),
+                        score_min=int(m.group("score")), score_system=SCORE_SYSTEM, url=url,
+                        noc_codes=list(dict.fromkeys(codes)), text=clean(f"{m.group(0)} {other}"),
+                        extra={"category": category, "considerations": other})
+    record.noc_version = noc_version(record.noc_codes)
+    if day is None:
+        record.flags.append("unreadable_date")
+        record.extra["raw"] = {"date": raw_date}
+        problems.append(f"{key}: date {raw_date!r} unreadable")
+    if not category:
+        record.flags.append("no_category")
+    return record
+
+
+def parse_sk_statistics(body: bytes, url: str) -> ParseResult:
+    """The processing statistics page: processing times, capped-sector intake windows
+    and nominations issued, and no EOI draw. Read to know it is still that page (a
+    redesign that moved the selection results here would need a parser, not silence)."""
+    root = html.parse_html(body, url)
+    words = clean(html.text(root)).casefold()
+    if "processing" not in words or ("sinp" not in words and "saskatchewan" not in words):
+        raise ParseError("not the SINP processing statistics page", url)
+    if "score of lowest ranked candidate" in words or "candidates invited to apply" in words:
+        raise ParseError("the statistics page now lists EOI selections: it needs a parser", url)
+    return ParseResult()
