@@ -12,12 +12,12 @@ measures), two numbers, then the considerations up to the next row.
 from __future__ import annotations
 
 import io
-import logging
 import re
 from datetime import date, datetime
 
 from scraper.parse import html
 from scraper.parse.dates import parse_date
+from scraper.parse.keys import number_repeats
 from scraper.parse.nocs import noc_version
 from scraper.parse.text import clean, slug
 from scraper.records import DrawRecord, ParseError, ParseResult
@@ -39,8 +39,6 @@ _UPDATED = re.compile(r"Updated:\s*(?P<date>(?:" + _MONTHS + r")\s*[0-9]{1,2},\s
 _CODE_RUN = re.compile(r"\b[0-9]{4,5}(?:\s*,\s*[0-9]{4,5}\b|\s+[0-9]{4,5}\b(?=\s*,))+")
 _CODE = re.compile(r"\b[0-9]{4,5}\b")
 _UKRAINE = re.compile(r"country of residence is Ukraine", re.IGNORECASE)
-
-log = logging.getLogger(__name__)
 
 
 def _pdf_text(body: bytes, url: str) -> list[str]:
@@ -81,17 +79,19 @@ def parse_sk_selections(body: bytes, url: str) -> ParseResult:
     text = text[start + len("Considerations"):]
     rows = list(_ROW.finditer(text))
     result = ParseResult()
-    seen: dict[str, int] = {}
     for i, m in enumerate(rows):
         other = text[m.end():rows[i + 1].start() if i + 1 < len(rows) else len(text)].strip()
-        result.draws.append(_draw(m, other, url, seen, result.problems))
+        result.draws.append(_draw(m, other, url, result.problems))
+    # Two selections of one day and category (September 6, 2022) are told apart by their
+    # order on the page (newest first), which Saskatchewan keeps when it adds a row above.
+    number_repeats(result.draws)
     if updated:
         for d in result.draws:
             d.extra["updated"] = parse_date(updated.group("date")).isoformat()
     return result
 
 
-def _draw(m: re.Match, other: str, url: str, seen: dict[str, int], problems: list[str]) -> DrawRecord:
+def _draw(m: re.Match, other: str, url: str, problems: list[str]) -> DrawRecord:
     day = _row_date(m)
     raw_date = clean(m.group(0).split(m.group("category") or m.group("score"))[0])
     category = clean(m.group("category") or "")
@@ -99,11 +99,6 @@ def _draw(m: re.Match, other: str, url: str, seen: dict[str, int], problems: lis
     program = "ukraine" if ukraine else (slug(category).replace("-", "_") or None)
     key = f"{day.isoformat() if day else slug(raw_date)}/{slug(category) or 'no-category'}" + \
         ("/ukraine" if ukraine else "")
-    # Two selections of one day and category are told apart by their order on the page
-    # (newest first), which Saskatchewan keeps when it adds a row above.
-    seen[key] = seen.get(key, 0) + 1
-    if seen[key] > 1:
-        key += f"/{seen[key]}"
     codes = [c for run in _CODE_RUN.finditer(other) for c in _CODE.findall(run.group())]
     title = f"SINP International Skilled Worker EOI selection: {category or 'no category stated'}"
     record = DrawRecord(SOURCE, key, day, title, program=program, invitations=int(m.group("count")),
