@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable, Coroutine
@@ -74,6 +75,8 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         # Responses are small; anything huge is not a draw page.
         "DOWNLOAD_MAXSIZE": 20 * 1024 * 1024,
         "HTTPCACHE_ENABLED": False,
+        # Every request (robots.txt and retries too) fits inside the crawl's deadline.
+        "DOWNLOADER_MIDDLEWARES": {"scraper.spiders.base.DeadlineMiddleware": 360},
     }
 
 
@@ -90,21 +93,45 @@ def source_pages(source: Source, settings: Settings, *, backfill: bool = False,
 
 
 async def fetch(runner, spec: Source, urls: list[str], optional: set[str],
-                validators: dict[str, tuple[str | None, str | None]]) -> tuple[list, list[str]]:
+                validators: dict[str, tuple[str | None, str | None]], deadline: float) -> tuple[list, list[str]]:
+    """The pages fetched and the failures (one line each), within ``deadline`` seconds of
+    the first request."""
     from scrapy import signals  # deferred: Scrapy only for a crawl
 
     pages: list = []
     crawler = runner.create_crawler(spec.load_spider())
+    timer: list[asyncio.TimerHandle] = []
 
     def collect(item, **_):
         pages.append(item)
 
-    # Scrapy holds signal receivers weakly: ``collect`` lives in this frame until the crawl ends.
+    def stop():
+        # Requests already waiting in Scrapy's queues are dropped; DeadlineMiddleware has
+        # cut those in flight to end by now.
+        if crawler.crawling and crawler.engine is not None and crawler.engine.spider is not None:
+            asyncio.ensure_future(crawler.engine.close_spider_async(reason="deadline"))
+
+    def opened(spider, **_):
+        timer.append(asyncio.get_running_loop().call_later(deadline, stop))
+
+    # Scrapy holds signal receivers weakly: these live in this frame until the crawl ends.
     crawler.signals.connect(collect, signal=signals.item_scraped)
-    await runner.crawl(crawler, name=spec.name, urls=urls, validators=validators, optional=optional)
-    failures = list(crawler.spider.failures)
+    crawler.signals.connect(opened, signal=signals.spider_opened)
+    try:
+        await runner.crawl(crawler, name=spec.name, urls=urls, validators=validators, optional=optional,
+                           deadline=deadline)
+    finally:
+        for handle in timer:
+            handle.cancel()
+    spider = crawler.spider
+    failures = list(spider.failures)
     fetched = {p.url for p in pages}
     failures += [f"{u}: no response" for u in urls if u not in fetched and not any(u in f for f in failures)]
+    ends_at = getattr(spider, "ends_at", None)
+    if failures and (getattr(spider, "deadline_reached", False) or (ends_at and time.monotonic() >= ends_at)):
+        log.warning("%s: crawl stopped at its deadline of %g s ([sources.%s] deadline), %d of %d pages read",
+                    spec.name, deadline, spec.name, len(fetched), len(urls))
+        failures.insert(0, f"stopped at the crawl's deadline of {deadline:g} s")
     return pages, failures
 
 
@@ -208,7 +235,7 @@ async def _crawl(spec: Source, settings: Settings, engine: Engine, runner, start
         validators = {s.url: (s.etag, s.last_modified) for s in states}
     # A page that may not exist yet (next year's) stops being optional once we have read it.
     optional -= validators.keys()
-    pages, failures = await fetch(runner, spec, urls, optional, validators)
+    pages, failures = await fetch(runner, spec, urls, optional, validators, settings.source(name).deadline)
     if failures:
         with open_session(engine) as session:
             run = record_failure(session, name, "; ".join(failures), started)

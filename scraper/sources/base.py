@@ -78,6 +78,9 @@ class SourceSettings(BaseModel):
     # A crawl that would change or renumber more stored draws than this (or lose any) is
     # held for a person to accept instead of being stored and announced.
     hold_threshold: int = Field(DEFAULT_HOLD_THRESHOLD, ge=0, le=1_000_000)
+    # Seconds one crawl of the source may take, robots.txt and retries included: a site
+    # that accepts connections and never answers fails the crawl then, with a message.
+    deadline: float = Field(60.0, gt=0, le=3600)
 
     @field_validator("url")
     @classmethod
