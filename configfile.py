@@ -21,6 +21,7 @@ from scraper.sources import registry
 from scraper.sources.base import SourceSettings
 from store.config import (ENV_VAR, ConfigError, DatabaseSettings, HttpSettings, LoggingSettings,  # noqa: F401
                           ServiceSettings, _Strict, anchor_sqlite, default_path, line_of, problems)
+from web.config import WebSettings
 
 
 class Settings(_Strict):
@@ -34,6 +35,7 @@ class Settings(_Strict):
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     path: Path | None = Field(default=None, exclude=True)
 

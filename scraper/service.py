@@ -288,6 +288,9 @@ class Service:
                                        id=name, name=name, next_run_time=None)
             if not self.names:
                 log.warning("no source is enabled: only delivering the outbox")
+        web = self._web()
+        if web is False:
+            return EXIT_FAILED
         self.scheduler.start()
         await self._refresh()
         keeper = asyncio.create_task(self._keeper())
@@ -302,9 +305,25 @@ class Service:
             # What the last crawls found goes out now rather than at the next start.
             await self._bounded(self.send_due(), "the last delivery round")
         self.scheduler.shutdown(wait=False)
+        if web is not None:
+            await web.stop()
         await self._let_go(keeper)
         log.info("stopped")
         return 0
+
+    def _web(self):
+        """``[web] enabled``: the local web page served in this loop (``web.server``); None
+        when it is off, False when its address cannot be bound (said in one line)."""
+        if not self.settings.web.enabled:
+            return None
+        from web.server import Embedded  # deferred: FastAPI and uvicorn only when the page is on
+
+        try:
+            return Embedded(self.engine, self.settings.web).start()
+        except OSError as exc:
+            log.error("web page: cannot listen on %s:%s: %s", self.settings.web.host, self.settings.web.port,
+                      exc.strerror or exc)
+            return False
 
     async def once(self) -> int:
         """Crawl every enabled source whose crawls no other process holds, deliver, and return

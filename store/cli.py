@@ -24,14 +24,10 @@ SHOW_ORDER = ("source", "key", "title", "date", "round_time", "tiebreak_time", "
 
 def _noc_codes(values: tuple[str, ...]) -> list[str]:
     """User NOC codes (2016 or 2021) as the NOC 2021 codes draws are indexed by."""
-    codes: set[str] = set()
-    for value in values:
-        try:
-            code, _version = normalize_code(value)
-            codes |= as_2021(code)
-        except NocError as exc:
-            raise click.BadParameter(str(exc), param_hint="'--noc'") from None
-    return sorted(codes)
+    try:
+        return queries.noc2021_codes(values)
+    except NocError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--noc'") from None
 
 
 @click.group("draws", invoke_without_command=True)
@@ -80,10 +76,7 @@ def show_cmd(ctx, key, source, fmt):
             fail(no_draw(key, source))
         if len(found) > 1:
             usage(f"key {key!r} exists in {', '.join(d.source for d in found)}: add --source")
-        draw = found[0]
-        detail = draw.model_dump()
-        detail["nocs_2021"] = [{"noc2021": n.noc2021, "via": n.via} for n in queries.draw_nocs(session, draw.id)]
-        detail["revisions"] = [r.model_dump() for r in queries.revisions(session, draw.id)]
+        detail = queries.draw_detail(session, found[0])
     if fmt != "table":
         click.echo(render([detail], fmt))
         return

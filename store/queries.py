@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from store.models import Draw, DrawNoc, DrawRevision
+from store.reference.noc import as_2021, normalize_code
 
 CRS = "crs"  # Draw.score_system of the Comprehensive Ranking System (Express Entry's scale)
 
@@ -50,14 +51,40 @@ def draw_query(
     return query
 
 
-def draws(session: Session, query: Select | None = None, *, limit: int | None = None, **filters) -> list[Draw]:
-    """Draws newest first: those of ``query`` (``draw_query``), or of ``filters``."""
+def draws(session: Session, query: Select | None = None, *, limit: int | None = None, offset: int | None = None,
+          columns: Sequence = (), **filters) -> list:
+    """Draws newest first: those of ``query`` (``draw_query``), or of ``filters``;
+    ``columns``: rows of only these columns (a listing need not load every draw's text)."""
     query = draw_query(**filters) if query is None else query
+    if columns:
+        # A new select: the query's own (of Draw objects) would hand back the first column only.
+        rows = select(*columns)
+        query = rows if query.whereclause is None else rows.where(query.whereclause)
     # Keys sort as text ("91a"), so order by date then first-seen for a stable newest-first.
     query = query.order_by(col(Draw.date).desc(), col(Draw.round_time).desc(), col(Draw.id).desc())
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     return list(session.exec(query))
+
+
+def noc2021_codes(values: Sequence[str]) -> list[str]:
+    """User NOC codes (2016 or 2021) as the NOC 2021 codes draws are indexed by; a code
+    that is no NOC unit group raises ``NocError``."""
+    codes: set[str] = set()
+    for value in values:
+        code, _version = normalize_code(value)
+        codes |= as_2021(code)
+    return sorted(codes)
+
+
+def draw_detail(session: Session, draw: Draw) -> dict:
+    """A draw with the NOC 2021 codes it targets and its revisions (``draws show``'s JSON)."""
+    detail = draw.model_dump()
+    detail["nocs_2021"] = [{"noc2021": n.noc2021, "via": n.via} for n in draw_nocs(session, draw.id)]
+    detail["revisions"] = [r.model_dump() for r in revisions(session, draw.id)]
+    return detail
 
 
 def count(session: Session, query: Select) -> int:

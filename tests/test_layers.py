@@ -3,7 +3,7 @@ functions too), goes to the same layer or a lower one, and no module reaches its
 through its imports.
 
 From the bottom: shared records, text helpers and reference data; the sources; the store;
-the notifier; the service and the command line (where the configuration file is loaded).
+the notifier; the web page; the service and the command line (where the configuration file is loaded).
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("scraper", "store", "notifier")
+PACKAGES = ("scraper", "store", "notifier", "web")
 TOP_MODULES = ("scheduler", "configfile")
 
 # Longest prefix wins. A module not listed falls in its package's layer.
-LAYERS = ("records", "sources", "store", "notifier", "top")
+LAYERS = ("records", "sources", "store", "notifier", "web", "top")
 LAYER_OF = {
     "scraper.records": "records",
     "scraper.parse": "records",          # text and HTML helpers every parser shares
@@ -26,6 +26,7 @@ LAYER_OF = {
     "scraper.spiders": "sources",
     "store": "store",
     "notifier": "notifier",
+    "web": "web",                        # the page, API and feeds: reads the store, never subscribers
     "scraper.crawl": "top",
     "scraper.schedule": "top",
     "scraper.service": "top",
@@ -33,6 +34,7 @@ LAYER_OF = {
     "scraper.cli": "top",
     "store.cli": "top",
     "notifier.cli": "top",
+    "web.cli": "top",
     "scheduler": "top",
     "configfile": "top",
 }

@@ -187,6 +187,11 @@ class Source:
     def headline(self, draw: DrawLike) -> str:
         return f"{self.display_name}: {draw.title}, {day(draw.date)}"
 
+    def category_name(self, slug: str | None) -> str:
+        """A category's or stream's name as people know it ("STEM occupations"), for
+        listings and charts; the slug where the source knows no better."""
+        return slug or "no category"
+
     def score_label(self, score_system: str | None) -> str:
         """The score's name in an alert ("CRS", "Ontario EOI points")."""
         return self.score_labels.get(score_system or "", "Score")

@@ -28,6 +28,10 @@ class ExpressEntry(Source):
     def headline(self, draw: DrawLike) -> str:
         return f"Express Entry round #{draw.key}: {draw.title}, {day(draw.date)}"
 
+    def category_name(self, slug: str | None) -> str:
+        category = CATEGORIES.get(slug or "")
+        return category.title if category else super().category_name(slug)
+
     def listed_nocs(self, draw: DrawLike) -> Iterable[str]:
         if draw.program and draw.category_version:
             return category_nocs(draw.program, draw.category_version) or ()

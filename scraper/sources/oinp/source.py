@@ -73,6 +73,12 @@ class Oinp(ProvincialSource):
         region = f" ({draw.region})" if draw.region else ""
         return f"Ontario {stream.removeprefix('Express Entry ')} {what}{region}, {day(draw.date)}"
 
+    def category_name(self, slug: str | None) -> str:
+        try:
+            return get_stream(slug).name if slug else super().category_name(slug)
+        except (RegistryError, KeyError):  # a stream the registry doesn't know: as stored
+            return super().category_name(slug)
+
     def stream_nocs(self, draw: DrawLike) -> frozenset[str] | None:
         try:
             return stream_nocs(draw.program) if draw.program else None

@@ -1,0 +1,71 @@
+"""The JSON API under ``/api``: the CLI's listings over HTTP, with the same JSON (keys as
+in ``--format json``, rendered by the same function) and the same filters."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from store import queries, stats
+from store.output import render
+from web.filters import DrawFilters, bad, draw_filters
+from web.session import read_session
+
+router = APIRouter(prefix="/api", tags=["draws"])
+
+MAX_LIMIT = 1000
+JSON = "application/json"
+
+
+def _json(rows: list[dict]) -> Response:
+    return Response(render(rows, "json"), media_type=JSON)
+
+
+@router.get("/draws", summary="Draws, newest first",
+            responses={200: {"description": "A list of draws; keys as in `drawwatch draws --format json`. "
+                                            "A `Link: <...>; rel=\"next\"` header points at the next page."}})
+def list_draws(request: Request, filters: Annotated[DrawFilters, Depends(draw_filters)],
+               limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+               offset: Annotated[int, Query(ge=0)] = 0, session=Depends(read_session)) -> Response:
+    rows = [d.model_dump() for d in queries.draws(session, filters.query(), limit=limit, offset=offset)]
+    response = _json(rows)
+    if len(rows) == limit:
+        nxt = request.url.include_query_params(offset=offset + limit)
+        response.headers["Link"] = f'<{nxt}>; rel="next"'
+    return response
+
+
+@router.get("/draws/latest", summary="The latest draw (of a source), with its occupations and revisions")
+def latest_draw(source: Annotated[str | None, Query()] = None, session=Depends(read_session)) -> Response:
+    filters = draw_filters(source=source)
+    found = queries.draws(session, filters.query(), limit=1)
+    if not found:
+        bad("source" if source else "draws", "no draw stored yet")
+    return _json([queries.draw_detail(session, found[0])])
+
+
+@router.get("/draws/{source}/{key:path}", summary="One draw, with its occupations and revisions",
+            responses={404: {"description": "No such draw"}})
+def one_draw(source: str, key: str, session=Depends(read_session)) -> Response:
+    draw = find(session, source, key)
+    return _json([queries.draw_detail(session, draw)])
+
+
+@router.get("/stats", summary="Per source and category: rounds, invitations, cut-offs",
+            responses={200: {"description": "Keys as in `drawwatch stats --format json`."}})
+def category_stats(source: Annotated[str | None, Query()] = None, category: Annotated[str | None, Query()] = None,
+                   since: Annotated[str | None, Query(description="Window start (default: 12 months ago)")] = None,
+                   until: Annotated[str | None, Query()] = None, session=Depends(read_session)) -> Response:
+    filters = draw_filters(source=source, category=category, since=since, until=until)
+    start = filters.since or stats.window_start(filters.until)
+    return _json(stats.category_stats(session, since=start, until=filters.until, source=filters.source,
+                                      category=filters.category))
+
+
+def find(session, source: str, key: str):
+    from fastapi import HTTPException
+
+    found = queries.find_draw(session, key, source)
+    if not found:
+        raise HTTPException(status_code=404, detail=f"no draw with key {key!r} in {source}")
+    return found[0]

@@ -1,0 +1,214 @@
+"""The local web page: the draw history with filters and charts, a page per draw, Atom
+feeds, and the JSON API (``web.api``) with its OpenAPI page at ``/docs``.
+
+Server-rendered (Jinja templates in ``web/templates``), working offline: the stylesheet
+ships in ``web/static`` and the API page's scripts in fastapi-offline, never a CDN.
+Read-only, public draw data only: nothing here reads subscribers or the outbox.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException
+
+from scraper.sources import registry
+from store import queries, stats
+from store.models import Draw
+from store.reference.noc import lookup
+from web import api, charts, feeds
+from web.config import WebSettings, token_matches
+from web.filters import DrawFilters, draw_filters
+from web.session import read_session
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+PAGE_SIZE = 500  # draws per history page; ?limit= up to MAX_PAGE
+MAX_PAGE = 5000
+TOKEN_COOKIE = "drawwatch_token"
+# What the history's table shows of a draw: no text, no lists, no JSON to decode.
+LIST_COLUMNS = (Draw.source, Draw.key, Draw.date, Draw.title, Draw.program, Draw.invitations, Draw.score_min,
+                Draw.score_max, Draw.score_system)
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _score(draw) -> str:
+    label = registry.get(draw.source).score_label(draw.score_system)
+    if draw.score_min is None:
+        return ""
+    high = f"–{draw.score_max}" if draw.score_max is not None else ""
+    return f"{draw.score_min}{high} {label}"
+
+
+templates.env.globals.update(
+    source_name=lambda name: registry.get(name).display_name,
+    category_name=lambda source, slug: registry.get(source).category_name(slug),
+    headline=lambda draw: registry.get(draw.source).headline(draw),
+    score=_score,
+    noc_title=lambda code: (lookup(code).title if lookup(code) else ""),
+)
+
+
+def draw_path(draw) -> str:
+    return f"/draws/{draw.source}/{draw.key}"
+
+
+class ChartCache:
+    """The pages' charts by what they show and the state of the draws: drawing one takes
+    matplotlib far longer than the rest of a page, and the draws change a few times a
+    week while the pages are read far more often."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._charts: OrderedDict[tuple, str | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, make, *args, **kwargs) -> str | None:
+        """The chart as inline SVG (None when there is nothing to draw), drawn on a miss."""
+        with self._lock:
+            if key in self._charts:
+                self._charts.move_to_end(key)
+                return self._charts[key]
+        try:
+            chart = charts.inline_svg(make(*args, "svg", **kwargs))
+        except charts.ChartError:
+            chart = None
+        with self._lock:
+            self._charts[key] = chart
+            while len(self._charts) > self.size:
+                self._charts.popitem(last=False)
+        return chart
+
+
+def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
+    settings = settings or WebSettings()
+    app = FastAPIOffline(title="drawwatch", version="1", redoc_url=None, docs_url="/docs",
+                         description="Canadian immigration draws as drawwatch stores them (read-only). "
+                                     "JSON keys are those of the CLI's `--format json`.")
+    app.state.engine = engine
+    cache = app.state.charts = ChartCache()
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    if settings.token:
+        _guard(app, settings.token)
+    _errors(app)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def history(request: Request, filters: Annotated[DrawFilters, Depends(draw_filters)],
+                limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE_SIZE,
+                offset: Annotated[int, Query(ge=0)] = 0, session=Depends(read_session)):
+        query = filters.query()
+        rows = queries.draws(session, query, limit=limit, offset=offset, columns=LIST_COLUMNS)
+        total = queries.count(session, query) if len(rows) == limit or offset else len(rows)
+        stamp = (stats.data_stamp(session), filters.params())
+        categories = stats.categories(session)
+
+        def drawn(chart):  # the filtered rounds are read on a cache miss only
+            return lambda fmt: chart(stats.points(session, among=query), fmt)
+
+        return templates.TemplateResponse(request, "history.html", {
+            "draws": rows, "total": total, "offset": offset, "limit": limit, "filters": filters,
+            "sources": registry.names(), "categories": categories, "draw_path": draw_path,
+            "names": {(src, slug): name for src, slug, name in categories},
+            "cutoffs": cache.get(("cutoffs", stamp), drawn(charts.cutoff_chart)),
+            "invitations": cache.get(("invitations", stamp), drawn(charts.invitations_chart)),
+            "feed": f"/feeds/draws.atom?{filters.params()}",
+            "newer": filters.params(offset=max(0, offset - limit), limit=limit) if offset else None,
+            "older": filters.params(offset=offset + limit, limit=limit) if offset + len(rows) < total else None,
+        })
+
+    @app.get("/draws/{source}/{key:path}", response_class=HTMLResponse, include_in_schema=False)
+    def draw_page(request: Request, source: str, key: str, session=Depends(read_session)):
+        draw = api.find(session, source, key)
+        detail = queries.draw_detail(session, draw)
+        stamp = stats.data_stamp(session)
+
+        def trend(fmt):  # the category's rounds are read on a cache miss only
+            return charts.cutoff_chart(stats.points(session, source=source, category=draw.program), fmt, salt="trend")
+
+        return templates.TemplateResponse(request, "draw.html", {
+            "draw": draw, "nocs": detail["nocs_2021"], "revisions": detail["revisions"],
+            "pool": cache.get(("pool", stamp, draw.id), charts.pool_chart, draw)
+            if charts.distribution(draw.extra) else None,
+            "trend": cache.get(("trend", stamp, source, draw.program), trend) if draw.program else None,
+            "source_feed": f"/feeds/draws.atom?{DrawFilters(source=source).params()}",
+            "category_feed": f"/feeds/draws.atom?{DrawFilters(source=source, category=draw.program).params()}"
+            if draw.program else None,
+        })
+
+    @app.get("/feeds/draws.atom", include_in_schema=True, tags=["feeds"],
+             summary="Atom feed of the latest draws (all, or filtered like /api/draws: source, category, noc)",
+             response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
+    def feed(request: Request, filters: Annotated[DrawFilters, Depends(draw_filters)],
+             session=Depends(read_session)) -> Response:
+        rows = queries.draws(session, filters.query(), limit=feeds.FEED_SIZE)
+        base = str(request.base_url).rstrip("/")
+        body = feeds.atom(rows, title=_feed_title(filters), feed_id=f"urn:drawwatch:feed:?{filters.params()}",
+                          self_url=str(request.url), page_url=f"{base}/?{filters.params()}",
+                          draw_url=lambda d: base + draw_path(d))
+        return Response(body, media_type="application/atom+xml")
+
+    return app
+
+
+def _feed_title(filters: DrawFilters) -> str:
+    parts = []
+    if filters.source:
+        rules = registry.get(filters.source)
+        parts.append(rules.category_name(filters.category) if filters.category else rules.display_name)
+    elif filters.category:
+        parts.append(filters.category)
+    if filters.noc:
+        parts.append("NOC " + ", ".join(filters.noc))
+    return "drawwatch: " + (" · ".join(parts) + " draws" if parts else "all draws")
+
+
+def _errors(app: FastAPI) -> None:
+    """An error on a page is a page; on the API and the feeds it stays JSON."""
+
+    def page_or_json(request: Request, status: int, detail) -> Response:
+        if request.url.path.startswith(("/api/", "/feeds/", "/openapi")):
+            return JSONResponse({"detail": detail}, status_code=status)
+        return templates.TemplateResponse(request, "error.html", {"status": status, "detail": detail},
+                                          status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return page_or_json(request, exc.status_code, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return page_or_json(request, 400, detail)
+
+
+def _guard(app: FastAPI, token: str) -> None:
+    """Every request must carry the token: ``Authorization: Bearer`` (programs, feed
+    readers), or ``?token=`` once in a browser, which then keeps it in a cookie."""
+
+    @app.middleware("http")
+    async def require_token(request: Request, call_next):
+        header = request.headers.get("authorization", "")
+        given = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE)
+        if token_matches(given, token):
+            return await call_next(request)
+        if token_matches(request.query_params.get("token"), token):
+            # Out of the address bar (and any history or log line) at once.
+            clean = request.url.remove_query_params("token")
+            response = RedirectResponse(str(clean), status_code=303)
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return response
+        return JSONResponse({"detail": "an access token is required ([web] token)"}, status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
