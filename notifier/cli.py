@@ -18,13 +18,15 @@ from store.cli import no_draw
 from store.models import Draw, Notification, Subscriber, as_utc
 from store.options import (DATE, DATE_FORM, fail, format_option, limit_option, since_option, source_option,
                            usage)
-from store.output import emit, readable, render
+from store.output import QuietLogs, emit, readable, render
 
 log = logging.getLogger(__name__)
 
 # Fields ``subscribers edit --clear`` can unset: all but the name and the channels (a
 # subscriber without a channel is removed, not edited).
 CLEARABLE = tuple(f for f in Profile.model_fields if f not in ("name", "urls"))
+# Checking a URL, Apprise logs why it cannot read it; the refusal names the URL once, masked.
+_APPRISE_QUIET = QuietLogs(("apprise", logging.CRITICAL))
 MATCH_COLUMNS = ("subscriber", "draw", "headline", "matched", "reasons", "unmet")
 OUTBOX_COLUMNS = ("id", "subscriber", "draw", "kind", "status", "attempts", "next_attempt", "error")
 PROFILE_SHOWN = ("name", "origin", "active", "urls", "nocs", "crs", "programs", "notify", "delivery")
@@ -291,7 +293,7 @@ def deliver_cmd(ctx):
     app.synced_session().close()
     # A dead channel is told once, per channel, below (_report_channels): Apprise's line
     # and the deliverer's line for each row it could not send would repeat it per row.
-    with _quiet(("apprise", logging.CRITICAL), ("notifier.deliver", logging.ERROR)):
+    with QuietLogs(("apprise", logging.CRITICAL), ("notifier.deliver", logging.ERROR)):
         report = asyncio.run(deliver_due(app.engine, app.settings))
     click.echo(str(report))
     if report.retrying or report.failed:
@@ -299,31 +301,6 @@ def deliver_cmd(ctx):
             _report_channels(session)
     if report.failed:
         ctx.exit(1)
-
-
-class _quiet:
-    """Leave out of the log, for the duration of a block, the records of these loggers
-    below these levels. A filter on the handlers, not a logger's level: Apprise reads its
-    own records back to tell why a send failed, and must still see them."""
-
-    def __init__(self, *levels: tuple[str, int]):
-        self.levels = levels
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not any((record.name == name or record.name.startswith(name + ".")) and record.levelno < level
-                       for name, level in self.levels)
-
-    def __enter__(self):
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(self)
-
-    def __exit__(self, *exc):
-        for handler in logging.getLogger().handlers:
-            handler.removeFilter(self)
-
-
-# Checking a URL, Apprise logs why it cannot read it; the refusal names the URL once, masked.
-_APPRISE_QUIET = _quiet(("apprise", logging.CRITICAL))
 
 
 def channel_backlog(session) -> list[dict]:

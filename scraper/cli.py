@@ -2,15 +2,22 @@
 applies a crawl that was held for a person to look at."""
 from __future__ import annotations
 
+import logging
+from datetime import date
+
 import click
 
 from notifier.secrets import mask
 from scraper.crawl import EXIT_FAILED, accept_source, crawl_source, exit_status, make_runner, run_in_reactor
 from scraper.sources.registry import SOURCES
 from store.ingest import NothingHeld
+from store.output import QuietLogs
 
 EXIT_USAGE = 2
 SHOWN = 50  # draws listed per kind; the rest are counted
+# Log records of a crawl that _show prints itself: the ingest's summary, failure and hold,
+# and the crawl's "not modified". Its errors, and every other line, are still logged.
+REPORTED = (("store.ingest", logging.ERROR), ("scraper.crawl", logging.WARNING, "%s: not modified"))
 
 
 @click.command("crawl")
@@ -45,9 +52,12 @@ def crawl_cmd(ctx, sources, backfill, notify_history, accept):
         return [await crawl_source(n, settings, engine, runner, matcher=matcher,
                                    notify_history=notify_history, backfill=backfill) for n in names]
 
-    outcomes = run_in_reactor(main)
+    # The summary, a failure and a hold are printed below, once each: not logged as well.
+    with QuietLogs(*REPORTED):
+        outcomes = run_in_reactor(main)
     for outcome in outcomes:
         _show(outcome, notify_history)
+        _show_missing(outcome)
     ctx.exit(exit_status(outcomes))
 
 
@@ -59,7 +69,8 @@ def _accept(ctx, sources, other_options: bool) -> None:
     [name] = sources
     app = ctx.obj
     try:
-        outcome = accept_source(name, app.engine, matcher=app.matcher())
+        with QuietLogs(*REPORTED):
+            outcome = accept_source(name, app.engine, matcher=app.matcher())
     except NothingHeld:
         click.echo(f"{name}: no held crawl to accept (`drawwatch status` shows which sources are held)", err=True)
         ctx.exit(EXIT_FAILED)
@@ -90,14 +101,33 @@ def _show(outcome, notify_history: bool) -> None:
         click.echo(f"  kept     {len(report.kept)} values the source no longer gives: "
                    + ", ".join(f"{key} {what}" for key, what in report.kept[:5])
                    + (" ..." if len(report.kept) > 5 else ""))
-    for draw in report.new[:SHOWN]:
+    new = sorted(report.new, key=_newest, reverse=True)
+    changed = sorted(report.changed, key=lambda item: _newest(item[0]), reverse=True)
+    for draw in new[:SHOWN]:
         click.echo(f"  new      {draw.key:<24} {str(draw.date or ''):<10}  {draw.title}")
     if len(report.new) > SHOWN:
         click.echo(f"  ... and {len(report.new) - SHOWN} more new")
-    for draw, changes in report.changed[:SHOWN]:
+    for draw, changes in changed[:SHOWN]:
         click.echo(f"  changed  {draw.key:<24} " + ", ".join(f"{k}: {o!r} -> {n!r}" for k, (o, n) in changes.items()))
     if len(report.changed) > SHOWN:
         click.echo(f"  ... and {len(report.changed) - SHOWN} more changed")
+
+
+
+def _newest(draw) -> tuple:
+    """Newest first for every source, whatever order its pages list draws in."""
+    return draw.date or date.min, draw.round_time is not None, draw.round_time or 0, draw.key
+
+
+def _show_missing(outcome) -> None:
+    """The pages a backfill could not read (stored without them): one line each."""
+    if not outcome.missing:
+        return
+    name = outcome.source
+    click.echo(f"{name}: {len(outcome.missing)} pages not read, the others stored without them "
+               f"(`drawwatch crawl --source {name} --backfill` fetches them again):", err=True)
+    for url, why in outcome.missing.items():
+        click.echo(f"  not read  {mask(url)}: {mask(why)}", err=True)
 
 
 COMMANDS = (crawl_cmd,)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from datetime import date, datetime, time
 from typing import Any, Sequence
 
@@ -102,3 +103,30 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None
     note = limit_note(len(rows), total, what) if total is not None else None
     if note:
         click.echo(note, err=fmt != "table")
+
+
+class QuietLogs:
+    """Leave out of the log, for the duration of a block, the records a command already
+    tells the person itself (one line per event): each rule is (logger, level) for that
+    logger's records below ``level``, or (logger, level, message) for one message of it.
+    A filter on the handlers, not a logger's level: a library that reads its own records
+    back (Apprise tells why a send failed from them) still sees them."""
+
+    def __init__(self, *rules: tuple):
+        self.rules = rules
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, level, *message in self.rules:
+            if ((record.name == name or record.name.startswith(name + ".")) and record.levelno < level
+                    and (not message or record.msg == message[0])):
+                return False
+        return True
+
+    def __enter__(self) -> "QuietLogs":
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self)

@@ -42,6 +42,10 @@ def noc_title(code: str) -> str:
     return f"{code} {unit.title}" if unit else code
 
 
+# Plurals of the things a profile-creation window applies to, where adding "s" is wrong.
+_PLURALS = {"expression of interest": "expressions of interest"}
+
+
 class Checks:
     """Collects conditions: met -> reasons; unmet or unknown -> unmet."""
 
@@ -137,7 +141,8 @@ class Checks:
         span = (f"between {moment(start)} and {moment(end)}" if start and end
                 else f"by {moment(end)}" if end else f"from {moment(start)}")
         if created is None:
-            self.check(None, "", f"the draw took {what}s created {span}; your profile has no {what} creation date")
+            whats = _PLURALS.get(what, f"{what}s")
+            self.check(None, "", f"the draw took {whats} created {span}; your profile has no {what} creation date")
             return
         # Profile dates are days: a day overlapping the window counts as inside.
         inside = (start is None or created >= local_day(start)) and (end is None or created <= local_day(end))
