@@ -2,21 +2,17 @@
 and monitoring checks). ``status`` reads the database only and never imports Scrapy."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import click
 
-from notifier.secrets import mask
 from scraper.crawl import EXIT_HELD, run_in_reactor
 from scraper.sources.registry import SOURCES
-from store.health import outbox_counts, source_health
+from store.health import outbox_counts, render_status, source_health
 from store.models import utcnow
-from store.output import render
+from store.options import format_option
 
 EXIT_FAILING = 1
-STATUS_COLUMNS = ("source", "state", "last_success", "last_failure", "failures", "next_run", "draws", "last_error")
 
 
 # What a `serve` process does (scraper.service.Service): any number of them may share one
@@ -40,11 +36,16 @@ def serve_cmd(ctx, once, role):
     """
     from scraper.service import Service  # deferred: the service loads APScheduler, Apprise and Jinja
     from store.leases import setup_lock
+    from notifier.cli import no_subscriber_hint
 
     app = ctx.obj
     db = app.settings.database
     with setup_lock(db.url, db.lock_timeout):
         engine, matcher = app.engine, app.matcher()
+    with app.session() as session:
+        hint = no_subscriber_hint(session, app.settings)
+    if hint:  # a service that would send nothing should say so before it starts
+        click.echo(hint, err=True)
     service = Service(app.settings, engine, matcher=matcher, role=role)
     try:
         code = run_in_reactor(service.once if once else service.serve)
@@ -85,7 +86,7 @@ def status_rows(settings, session, now: datetime) -> list[dict]:
             "state": _state(h, src.enabled, service.failure_threshold),
             "last_success": h.last_success,
             "last_failure": h.last_failure,
-            "last_error": h.last_error if h.last_failure else None,
+            "last_error": h.last_error if h.consecutive_failures else None,  # only while current
             "failures": h.consecutive_failures,
             "failing_since": h.failing_since,
             "next_run": next_run,
@@ -100,7 +101,7 @@ def status_rows(settings, session, now: datetime) -> list[dict]:
 
 
 @click.command("status")
-@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@format_option
 @click.pass_context
 def status_cmd(ctx, fmt):
     """Each source's last success and failure, next run and draws stored; the outbox by status.
@@ -109,45 +110,24 @@ def status_cmd(ctx, fmt):
     when a source's crawl is held for a person to accept, so it can serve as a
     monitoring check.
     """
+    from notifier.cli import no_subscriber_hint
+
     app = ctx.obj
     now = utcnow()
     with app.read_session() as session:
         rows = status_rows(app.settings, session, now)
         outbox = outbox_counts(session)
+        hint = no_subscriber_hint(session, app.settings)
+    click.echo(render_status(rows, outbox, fmt, app.settings.service.timezone))
+    if hint:
+        click.echo(hint, err=True)
     failing = [r["source"] for r in rows if r["state"] == "failing"]
-    held = [r["source"] for r in rows if r["held"]]
-    if fmt == "json":
-        click.echo(json.dumps({"sources": rows, "outbox": outbox, "failing": failing, "held": held},
-                              indent=2, default=_iso))
-    else:
-        tz = ZoneInfo(app.settings.service.timezone)
-        shown = [{k: _local(v, tz) for k, v in r.items()} for r in rows]
-        click.echo(render(shown, "table", STATUS_COLUMNS))
-        counts = ", ".join(f"{status} {n}" for status, n in sorted(outbox.items())) or "empty"
-        click.echo(f"\noutbox: {counts}")
-        for row in rows:
-            if row["held"]:
-                click.echo(_held_line(row["source"], row["held"], tz))
-        if failing:
-            click.echo(f"failing: {', '.join(failing)}", err=True)
     if failing:
+        if fmt == "table":
+            click.echo(f"failing: {', '.join(failing)}", err=True)
         ctx.exit(EXIT_FAILING)
-    if held:
+    if any(r["held"] for r in rows):
         ctx.exit(EXIT_HELD)
-
-
-def _held_line(name: str, held: dict, tz) -> str:
-    return (f"held: {name} since {_local(held['since'], tz)}: {held['new']} new, {held['changed']} changed, "
-            f"{held['lost']} lost ({mask(held['summary'])}); check the source's page, then run "
-            f"`drawwatch crawl --source {name} --accept` to apply it")
-
-
-def _iso(value):
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _local(value, tz):
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if isinstance(value, datetime) else value
 
 
 COMMANDS = (serve_cmd, status_cmd)

@@ -46,11 +46,17 @@ def as_json(proc):
 def test_fresh_database(status):
     proc = status()
     assert proc.returncode == 0, proc.stderr
-    header, rule, *rows = proc.stdout.splitlines()[:4]
+    header, rule, *lines = proc.stdout.splitlines()
     assert header.split()[:3] == ["source", "state", "last_success"]
-    assert rows[0].split()[:3] == [EE, "never", "crawled"]
-    assert rows[1].split()[:2] == ["oinp", "disabled"]
+    rows = {line.split()[0]: line.split() for line in lines[:lines.index("(times in America/Toronto)")]}
+    assert rows[EE][:3] == [EE, "never", "crawled"]
+    assert rows["oinp"][:2] == ["oinp", "disabled"]
     assert "outbox: empty" in proc.stdout
+    # Every time in the table is in one zone, said once; JSON and CSV are in UTC.
+    assert "(times in America/Toronto)" in proc.stdout
+    # No subscriber: nothing would be sent, and status says how to add one.
+    assert "no subscriber: draws are stored but no alert is sent" in proc.stderr
+    assert "drawwatch subscribers add NAME --url" in proc.stderr
 
 
 def test_healthy_then_failing_then_recovered(status):
@@ -94,8 +100,12 @@ def test_healthy_then_failing_then_recovered(status):
     proc = status("--format", "json")
     _, rows = as_json(proc)
     assert proc.returncode == 0 and rows[EE]["state"] == "ok" and rows[EE]["failures"] == 0
-    # The last failure is still shown, with its error, after the source recovered.
-    assert "TimeoutError" in rows[EE]["last_error"]
+    # The last failure's time is still shown after the source recovered; its error only
+    # while it is current (issue 14: an old error read as a present problem).
+    assert datetime.fromisoformat(rows[EE]["last_failure"]) == last.finished_at
+    assert rows[EE]["last_error"] is None
+    table = status()
+    assert "TimeoutError" not in table.stdout
 
 
 def test_bad_format_is_a_usage_error(status):
