@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import DATA
 from tests.md_render import render
+from tests.page_before import page_before
 from tests.province_cli import ProvinceCli
 
 PATH = "/aaip-processing-information"
@@ -18,18 +19,9 @@ NEWEST = ("| June 15, 2026 |", "| June 12, 2026 |", "| June 11, 2026 |", "| June
 CAPTCHA = render(DATA / "CAPTCHA_BLOCKED_oinp_updates_2023.2026-06-19.md")[0]
 
 
-def early_page(tmp_path) -> bytes:
-    lines = PAGE.read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [line for line in lines if not line.startswith(NEWEST)]
-    assert len(lines) - len(kept) == 6
-    path = tmp_path / PAGE.name
-    path.write_text("".join(kept), encoding="utf-8")
-    return render(path)[0]
-
-
 @pytest.fixture
 def ab(tmp_path, site, mailbox):
-    site.put(PATH, early_page(tmp_path), "text/html")
+    site.put(PATH, page_before(PAGE, NEWEST, tmp_path), "text/html")
     cli = ProvinceCli(tmp_path, "ab_aaip", [
         # 62 points: above the Rural Renewal draw of June 10 (51), the one new draw not limited to a sector.
         {"name": "rural", "urls": [mailbox.url("rural@example.org")], "provincial_points": {"AB": 62}},
@@ -84,7 +76,7 @@ def test_new_draws_alert_and_failed_or_shrunken_pages_change_nothing(ab, site, m
     assert blocked.returncode == 1 and "SourceBlocked" in blocked.stderr
     assert ab.held()[0] == after
 
-    site.put(PATH, early_page(ab.config.parent), "text/html")
+    site.put(PATH, page_before(PAGE, NEWEST, ab.config.parent), "text/html")
     shrunk = ab.crawl()
     assert shrunk.returncode == 3 and "6 would be lost" in shrunk.stderr
     assert ab.held()[0] == after

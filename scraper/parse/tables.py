@@ -6,9 +6,11 @@ selection; reading spans as repeated values counts such a selection twice.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from lxml import etree
 
-from scraper.parse import html
+from scraper.parse import html, numbers
 from scraper.parse.text import clean
 
 # A real table spans a few rows; a bigger span is a page error, not a reason to fill
@@ -73,3 +75,36 @@ def grid(table: etree._Element) -> list[list[etree._Element | None]]:
 def cell_text(cell: etree._Element | None) -> str:
     """A cell's text on one line (``<br>`` as a space); "" for no cell."""
     return "" if cell is None else clean(html.text(cell, br=" "))
+
+
+def header_tables(root: etree._Element, columns: Callable[[list[str]], dict[str, int] | None]
+                  ) -> Iterator[tuple[dict[str, int], list[list[str]]]]:
+    """Each table under ``root`` whose first row ``columns`` reads as its header (column ->
+    index; None: not the table sought), with the cell texts of its other non-blank rows,
+    every row as wide as the header."""
+    for table in root.iter("table"):
+        rows = grid(table)
+        header = [cell_text(c) for c in rows[0]] if rows else []
+        cols = columns(header) if rows else None
+        if cols is None:
+            continue
+        body = [[cell_text(c) for c in row] + [""] * (len(header) - len(row)) for row in rows[1:]]
+        yield cols, [cells for cells in body if any(cells)]
+
+
+def count_cell(text: str, extra: dict, flags: list[str]) -> int | None:
+    """The invitations a cell states: a count; a bound ("<5", "Less than 10") kept in
+    ``extra["invitations_below"]``, never as the count; anything else but a placeholder
+    kept verbatim in ``extra["raw"]`` and flagged."""
+    count = numbers.parse_count(text)
+    if count is not None:
+        return count
+    below = numbers.parse_below(text)
+    if below is not None:
+        extra["invitations_below"] = below
+        extra.setdefault("raw", {})["invitations"] = text
+        flags.append("invitations_bound")
+    elif not numbers.is_placeholder(text):
+        extra.setdefault("raw", {})["invitations"] = text
+        flags.append("unreadable_invitations")
+    return None

@@ -48,22 +48,11 @@ def _record(cells: list[str], cols: dict[str, int], url: str, result: ParseResul
         return None
     extra: dict = {"stream": label}
     flags: list[str] = []
-    raw: dict = {}
-    invitations = nm.parse_count(count_text)
-    below = nm.parse_below(count_text) if invitations is None else None
-    if below is not None:
-        extra["invitations_below"] = below
-        raw["invitations"] = count_text
-        flags.append("invitations_bound")
-    elif invitations is None and not nm.is_placeholder(count_text):
-        raw["invitations"] = count_text
-        flags.append("unreadable_invitations")
+    invitations = tables.count_cell(count_text, extra, flags)
     score = nm.parse_score_cell(score_text)
     if score is None and not nm.is_placeholder(score_text):
-        raw["score"] = score_text
+        extra.setdefault("raw", {})["score"] = score_text
         flags.append("unreadable_score")
-    if raw:
-        extra["raw"] = raw
     stream = find_stream(label)
     if stream is None:
         flags.append("unknown_stream")
@@ -86,18 +75,9 @@ def parse_ab_processing(body: bytes, url: str) -> ParseResult:
     result = ParseResult()
     found = False
     records: list[DrawRecord] = []
-    for table in root.iter("table"):
-        rows = tables.grid(table)
-        cols = _columns([tables.cell_text(c) for c in rows[0]]) if rows else None
-        if cols is None:
-            continue
+    for cols, rows in tables.header_tables(root, _columns):
         found = True
-        for row in rows[1:]:
-            cells = [tables.cell_text(c) for c in row] + [""] * (len(rows[0]) - len(row))
-            if any(cells):
-                rec = _record(cells, cols, url, result)
-                if rec is not None:
-                    records.append(rec)
+        records += filter(None, (_record(cells, cols, url, result) for cells in rows))
     if not found:
         raise ParseError("no draw table (Draw date / Worker stream ... / Minimum score of invited candidates / "
                          "Number of invitations): not the AAIP processing information page", url)

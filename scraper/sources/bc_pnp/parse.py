@@ -107,23 +107,6 @@ def _table_lines(rows: list[list], result: ParseResult, what: str) -> list[_Line
     return lines
 
 
-def _count(text: str, extra: dict, flags: list[str]) -> int | None:
-    """The invitations of a cell: a number, a bound ("<5": kept as one, not as 5), or
-    anything else kept verbatim and flagged."""
-    count = nm.parse_count(text)
-    if count is not None:
-        return count
-    below = nm.parse_below(text)
-    if below is not None:
-        extra["invitations_below"] = below
-        extra.setdefault("raw", {})["invitations"] = text
-        flags.append("invitations_bound")
-    elif not nm.is_placeholder(text):
-        extra.setdefault("raw", {})["invitations"] = text
-        flags.append("unreadable_invitations")
-    return None
-
-
 def _score(text: str, extra: dict, flags: list[str]) -> tuple[int | None, int | None]:
     """A minimum score (no upper end), a range if one is printed; "N/A" is none."""
     score = nm.parse_score_cell(text)
@@ -153,7 +136,7 @@ def _record(day, stream: str, selection: list[str], score_text: str, count_text:
     extra: dict = {"stream": stream, "selection": selection} if selection else {"stream": stream}
     flags: list[str] = []
     joined = " ".join(selection)
-    invitations = _count(count_text, extra, flags)
+    invitations = tables.count_cell(count_text, extra, flags)
     low, high = _score(score_text, extra, flags)
     if kind == "skills":
         route = "wage" if _WAGE.search(joined) and low is None else "points"
