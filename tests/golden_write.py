@@ -76,7 +76,7 @@ def _province(source: str) -> Callable[[str], ParseResult]:
 
 # Snapshot name prefix -> the province source reading it.
 PROVINCES = {"bc_invitations_to_apply.": "bc_pnp", "ab_aaip_processing_information.": "ab_aaip",
-             "nl_invitations_to_apply_updates.": "nl_pnp"}
+             "nl_invitations_to_apply_updates.": "nl_pnp", "ns_eoi_selection.": "ns_nsnp"}
 
 
 def _parsers_of(name: str) -> dict[str, Callable[[str], ParseResult]]:
