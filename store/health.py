@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 from notifier.secrets import mask  # a page's URL or an error may carry a token
 from store.config import ServiceSettings
 from store.models import CrawlRun, Draw, HeldAlert, HeldCrawl, Notification, SourceAlert, as_utc, utcnow
-from store.output import render
+from store.output import ordered, render
 
 OK_OUTCOMES = ("ok", "not_modified")
 # The source answered and its pages were read: a held crawl ends a failure streak too
@@ -250,7 +250,7 @@ def render_status(rows: list[dict], outbox: dict[str, int], fmt: str, timezone: 
     failing = [r["source"] for r in rows if r["state"] == "failing"]
     held = [r["source"] for r in rows if r["held"]]
     if fmt == "json":
-        return json.dumps({"sources": [_in_utc(r) for r in rows], "outbox": outbox, "failing": failing,
+        return json.dumps({"sources": [ordered(_in_utc(r), STATUS_COLUMNS) for r in rows], "outbox": outbox, "failing": failing,
                            "held": held}, indent=2, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
                           else str(v))
     if fmt == "csv":
