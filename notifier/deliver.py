@@ -6,6 +6,8 @@ token, so two deliverers never send the same row); a message is settled as soon 
 channels answered: ``sent``, or back to ``pending`` with exponential backoff, or
 ``failed`` after ``max_attempts``. A subscriber with several URLs is retried only on the
 URLs that failed. A digest is one message for all of a subscriber's due digest rows.
+A channel that rate-limits (HTTP 429, SMTP 421/451; ``notifier.ratelimit``) is waited
+for until the time it named, counting no attempt, while the other channels go on.
 
 Crash safety. A deliverer holds rows only for the messages it is sending: a slot is
 refilled in the same transaction that records the outcome of the message it held, so at
@@ -40,8 +42,9 @@ from sqlalchemy import Row, bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from notifier.render import change_list, draw_context, render
-from notifier.secrets import mask, mask_url
+from notifier.render import change_list, draw_context
+from notifier.secrets import mask
+from notifier.send import UrlOutcome, send_to_url
 from notifier.config import NotifierConfig
 from store.db import session as open_session
 from store.models import Draw, Notification, Subscriber, as_utc, utcnow
@@ -64,19 +67,6 @@ class Message:
 
 
 @dataclass
-class UrlOutcome:
-    url: str  # as configured: show ``masked``, never this
-    ok: bool
-    error: str = ""  # already masked
-
-    @property
-    def masked(self) -> str:
-        # Computed only when shown: masking parses the URL again, which costs as much
-        # as sending on a fast channel.
-        return mask_url(self.url)
-
-
-@dataclass
 class DeliveryReport:
     sent: int = 0  # outbox rows
     retrying: int = 0
@@ -90,60 +80,12 @@ class DeliveryReport:
 # -- sending --------------------------------------------------------------------------
 
 
-_idle_senders: list = []  # apprise.Apprise objects between two sends
-
-
-def _sender():
-    """An empty ``apprise.Apprise``: reused, because building one reads the locale
-    catalogues from disk, which cost more than a send to a fast channel."""
-    import apprise  # deferred: Apprise loads only where a URL is checked or sent
-
-    sender = _idle_senders.pop() if _idle_senders else apprise.Apprise()
-    sender.clear()
-    return sender
-
-
-async def send_to_url(url: str, kind: str, context: dict, settings: NotifierConfig) -> UrlOutcome:
-    """Render ``kind`` in the format the channel takes and send it; never raises."""
-    import apprise  # deferred: Apprise loads only where a URL is checked or sent
-
-    shown = url
-    sender = None
-    try:
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-        if plugin is None:
-            return UrlOutcome(shown, False, "not a notification URL Apprise can send to")
-        # notify_format may be a tuple (email: html or text; json: any): resolve_format
-        # names the one this channel sends, honouring a ?format= in the URL.
-        fmt = plugin.resolve_format().value
-        title, body = render(kind, fmt if fmt in ("text", "markdown", "html") else "text", context,
-                             settings.templates.directory)
-        sender = _sender()
-        sender.add(plugin)
-        timeout = settings.delivery.timeout
-        result = await asyncio.wait_for(
-            sender.async_notify(body=body, title=title, body_format=fmt, timeout=timeout,
-                                log_level=logging.WARNING),
-            timeout=timeout + 5)
-    except TimeoutError:
-        # Apprise may still be using the sender in a worker thread: not reused.
-        sender = None
-        return UrlOutcome(shown, False, f"no answer within {settings.delivery.timeout:g}s")
-    except Exception as exc:  # a template or plugin bug must cost one message, not the round
-        return UrlOutcome(shown, False, mask(f"{type(exc).__name__}: {exc}"))
-    finally:
-        if sender is not None:
-            sender.clear()
-            _idle_senders.append(sender)
-    if result:
-        return UrlOutcome(shown, True)
-    errors = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR", "CRITICAL")]
-    return UrlOutcome(shown, False, mask("; ".join(dict.fromkeys(errors)) or f"channel answered {result.status.name}"))
-
-
-async def _send(message: Message, settings: NotifierConfig) -> list[tuple[int, UrlOutcome]]:
+async def _send(message: Message, settings: NotifierConfig, now: dt.datetime | None) -> list[tuple[int, UrlOutcome]]:
     todo = [(i, u) for i, u in enumerate(message.urls) if i not in message.delivered]
-    outcomes = await asyncio.gather(*(send_to_url(u, message.kind, message.context, settings) for _, u in todo))
+    if len(todo) == 1:  # the common case, without a task per URL
+        i, url = todo[0]
+        return [(i, await send_to_url(url, message.kind, message.context, settings, now))]
+    outcomes = await asyncio.gather(*(send_to_url(u, message.kind, message.context, settings, now) for _, u in todo))
     return [(i, o) for (i, _), o in zip(todo, outcomes)]
 
 
@@ -258,13 +200,20 @@ def _outcome_values(settings: NotifierConfig, message: Message, outcomes: list[t
         return "sent", dict(status="sent", sent_at=now, delivered=sorted(delivered), claim=None, last_error=None,
                             attempts=attempts)
     errors = "; ".join(f"{o.masked}: {o.error}" for _, o in outcomes if not o.ok)[:2000]
+    limits = [o.limited_until for _, o in outcomes if not o.ok and o.limited_until is not None]
+    if len(limits) == sum(1 for _, o in outcomes if not o.ok):
+        # Only rate limits: the channel said "later", not "no". No attempt is counted, so
+        # a long limit never fails the message; it goes when the channel named.
+        log.info("%s: %s waits for a rate-limited channel: %s", message.subscriber, message.kind, errors)
+        return "retrying", dict(status="pending", claim=None, delivered=sorted(delivered), last_error=errors,
+                                next_attempt_at=max(limits))
     give_up = attempts >= settings.delivery.max_attempts
     wait = min(settings.delivery.backoff * 2 ** (attempts - 1), settings.delivery.backoff_max)
     log.warning("%s: %s %s (attempt %d of %d): %s", message.subscriber, message.kind,
                 "failed for good" if give_up else "not delivered", attempts, settings.delivery.max_attempts, errors)
     return ("failed" if give_up else "retrying"), dict(
         status="failed" if give_up else "pending", attempts=attempts, claim=None, delivered=sorted(delivered),
-        last_error=errors, next_attempt_at=now + dt.timedelta(seconds=wait))
+        last_error=errors, next_attempt_at=max([now + dt.timedelta(seconds=wait), *limits]))
 
 
 # A send cut short by cancellation (the service's shutdown timeout): the claim is given
@@ -306,7 +255,7 @@ async def deliver_due(engine: Engine, settings: NotifierConfig, *, now: dt.datet
     async def one(message: Message) -> None:
         values: dict | None = _RELEASED
         try:
-            outcomes = await _send(message, settings)
+            outcomes = await _send(message, settings, now)
             # A caller driving the clock (``now``) gets backoff counted from that clock too.
             state, values = _outcome_values(settings, message, outcomes, now or utcnow())
             n = len(message.ids)
