@@ -60,9 +60,10 @@ def _express_entry(name: str) -> ParseResult:
     return parse_express_entry((DATA / name).read_bytes(), EE_URL)
 
 
-def _province(source: str) -> Callable[[str], ParseResult]:
-    """A province's snapshot read by its source's first parser: a markdown copy rendered
-    (its URL from the front matter), a raw copy at the source's official address."""
+def _province(source: str, kind: str | None = None) -> Callable[[str], ParseResult]:
+    """A province's snapshot read by its source's parser of ``kind`` (default: the first):
+    a markdown copy rendered (its URL from the front matter), a raw copy at the source's
+    official address."""
     from scraper.sources.registry import SOURCES
 
     spec = SOURCES[source]
@@ -70,13 +71,18 @@ def _province(source: str) -> Callable[[str], ParseResult]:
     def parse(name: str) -> ParseResult:
         path = DATA / name
         body, url = render(path) if path.suffix == ".md" else (path.read_bytes(), spec.default_settings().url)
-        return spec.parser(spec.default_kind)(body, url)
+        return spec.parser(kind or spec.default_kind)(body, url)
     return parse
 
 
 # Snapshot name prefix -> the province source reading it.
 PROVINCES = {"bc_invitations_to_apply.": "bc_pnp", "ab_aaip_processing_information.": "ab_aaip",
              "nl_invitations_to_apply_updates.": "nl_pnp", "ns_eoi_selection.": "ns_nsnp"}
+# Snapshot name prefix -> (source, page kind), for sources reading pages of several kinds.
+PROVINCE_PAGES = {"mb_immigratemanitoba_feed.": ("mb_mpnp", "feed"), "mb_eoi_draw": ("mb_mpnp", "posts"),
+                  "sk_sinp_isw_eoi_selection_results.": ("sk_sinp", "selections"),
+                  "sk_sinp_processing_statistics.": ("sk_sinp", "statistics"),
+                  "pe_eoi_draws.": ("pe_pnp", "draws"), "nb_invitations_to_apply.": ("nb_pnp", "invitations")}
 
 
 def _parsers_of(name: str) -> dict[str, Callable[[str], ParseResult]]:
@@ -93,6 +99,9 @@ def _parsers_of(name: str) -> dict[str, Callable[[str], ParseResult]]:
     for prefix, source in PROVINCES.items():
         if name.startswith(prefix):
             return {source: _province(source)}
+    for prefix, (source, kind) in PROVINCE_PAGES.items():
+        if name.startswith(prefix):
+            return {source: _province(source, kind)}
     if name.startswith(NOT_PAGES):
         return {}
     raise SystemExit(f"tests/data/{name}: no parser is known to read it; say which in tests/golden_write.py")
