@@ -257,14 +257,13 @@ def test_crawl_summary_once_and_newest_first_for_every_source(tmp_path, site):
 
     site.put(FEED, data("ee_rounds_123_en.2026-04-21.raw.json"))
     site.put(YEAR_PATH.format(year=TODAY.year), html("oinp_updates_2026.2026-06-19.md"), "text/html")
-    site.put(YEAR_PATH.format(year=TODAY.year - 1), html("oinp_updates_2025.2026-06-19.md"), "text/html")
     for path, name in LEDGERS.items():
         site.put(path, html(name), "text/html")
     ledgers = ", ".join(f'"{site.url(p)}"' for p in LEDGERS)
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "dw.db"}"\n[http]\ndelay = 0\nretries = 0\n'
                       f'timeout = 5\n[sources.express_entry]\nurl = "{site.url(FEED)}"\n'
-                      f'[sources.oinp]\nurl = "{site.url(YEAR_PATH)}"\npast_years = 1\nurls = [{ledgers}]\n')
+                      f'[sources.oinp]\nurl = "{site.url(YEAR_PATH)}"\npast_years = 0\nurls = [{ledgers}]\n')
     proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "crawl",
                            "--source", "oinp", "--source", "express_entry"],
                           capture_output=True, text=True, timeout=180, cwd=ROOT)
