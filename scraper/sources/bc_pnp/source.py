@@ -25,6 +25,10 @@ class BcPnp(ProvincialSource):
     # requests an hour then, every four hours otherwise (a 304 costs nothing to either side).
     defaults = {"url": URL, "schedule": ["*/20 11-21 * * mon-fri", "0 */4 * * *"]}
     parsers = {"invitations": "scraper.sources.bc_pnp.parse:parse_bc_invitations"}
+    # The page keeps only recent draws ("To see previous invitations to apply, please visit
+    # the Archives page"): a draw moving off it is not lost; a page suddenly yielding under
+    # half its draws still is (store.plan).
+    windowed = frozenset({"invitations"})
     score_labels = {SIRS: "BC SIRS points", ENTREPRENEUR: "BC Entrepreneur Immigration score"}
     points_label = "BC SIRS score"
 
