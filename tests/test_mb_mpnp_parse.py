@@ -185,3 +185,15 @@ def test_derived_dataset_misreads_manitoba():
         269: (192, 308), 270: (431, 906), 272: (None, 104)}
     # What it took for the total is the occupation-specific selection's count.
     assert [ours[n].extra["selections"][0]["invitations"] for n in (269, 270)] == [192, 431]
+
+
+def test_plan_reads_the_feed_then_the_posts():
+    mb = SOURCES["mb_mpnp"]
+    pages = mb.plan(mb.settings({"urls": ["https://immigratemanitoba.com/draws/",
+                                          "https://immigratemanitoba.com/2026/05/expression-of-interest-draw-270"]}),
+                    backfill=False, today=date(2026, 6, 20))
+    assert [(p.url, p.kind) for p in pages] == [
+        ("https://immigratemanitoba.com/feed/", "feed"), ("https://immigratemanitoba.com/draws/", "posts"),
+        ("https://immigratemanitoba.com/2026/05/expression-of-interest-draw-270", "posts")]
+    # Both are windows of the latest posts: an older draw dropping out of them is not lost.
+    assert mb.windowed == {"feed", "posts"}

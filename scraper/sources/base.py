@@ -151,6 +151,9 @@ class Source:
     # Page kinds that show only the latest draws (a feed's last ten items): a draw that
     # drops out of such a page is not lost; only the page's count is watched (store.plan).
     windowed: ClassVar[frozenset[str]] = frozenset()
+    # The kind of the pages in ``urls`` when it is not the first (``url``'s): a feed and
+    # the posts it announces, a PDF and a page beside it.
+    urls_kind: ClassVar[str | None] = None
     spider: ClassVar[str] = "scraper.spiders.base:PageSpider"
     # score_system -> what the alert calls the score (others: "Score")
     score_labels: ClassVar[Mapping[str, str]] = {"crs": "CRS"}
@@ -165,9 +168,11 @@ class Source:
         return self.settings()
 
     def plan(self, settings: SourceSettings, *, backfill: bool, today: date) -> list[Page]:
-        """The pages of one crawl: ``url`` then ``urls``, all of the first parser's kind."""
+        """The pages of one crawl: ``url`` of the first parser's kind, then ``urls`` (of
+        ``urls_kind``, when set)."""
         kind = self.default_kind
-        return [Page(u, kind) for u in ([settings.url] if settings.url else []) + list(settings.urls)]
+        return [Page(u, kind) for u in ([settings.url] if settings.url else [])] + \
+            [Page(u, self.urls_kind or kind) for u in settings.urls]
 
     @property
     def default_kind(self) -> str:

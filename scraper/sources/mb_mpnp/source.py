@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Iterable
 
-from scraper.sources.base import DrawLike, Page
+from scraper.sources.base import DrawLike
 from scraper.sources.checks import Checks, day
 from scraper.sources.provincial import ProvincialSource
 from store.reference.noc import unit_groups
@@ -36,15 +36,12 @@ class MbMpnp(ProvincialSource):
                "posts": "scraper.sources.mb_mpnp.parse:parse_mb_posts"}
     # The feed holds the latest ten items and the index the latest posts: an older draw
     # dropping out of them is not lost.
+    urls_kind = "posts"
     windowed = frozenset({"feed", "posts"})
     combine = "scraper.sources.mb_mpnp.parse:merge_mb"
     score_labels = {"crs": "CRS", "mb_eoi": "Manitoba EOI ranking score"}
     points_label = "Manitoba EOI ranking score"
     restricted_programs = {"ukraine": "people affected by the situation in Ukraine (a special immigration measure)"}
-
-    def plan(self, settings, *, backfill, today) -> list[Page]:
-        pages = [Page(settings.url, "feed")] if settings.url else []
-        return pages + [Page(u, "posts") for u in settings.urls]
 
     def headline(self, draw: DrawLike) -> str:
         """"Manitoba EOI draw #270 (Skilled Worker in Manitoba, Skilled Worker Stream), 26 Jan 2023"."""

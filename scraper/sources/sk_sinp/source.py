@@ -3,7 +3,7 @@ Skilled Worker: Express Entry and Occupations In-Demand), scored in SINP EOI poi
 each naming the NOC codes it selected."""
 from __future__ import annotations
 
-from scraper.sources.base import DrawLike, Page
+from scraper.sources.base import DrawLike
 from scraper.sources.checks import day
 from scraper.sources.provincial import ProvincialSource
 
@@ -27,13 +27,10 @@ class SkSinp(ProvincialSource):
     # to notice if selection results ever move onto it (today it holds none).
     parsers = {"selections": "scraper.sources.sk_sinp.parse:parse_sk_selections",
                "statistics": "scraper.sources.sk_sinp.parse:parse_sk_statistics"}
+    urls_kind = "statistics"
     score_labels = {"crs": "CRS", "sinp_eoi": "SINP EOI points"}
     points_label = "SINP EOI points"
     restricted_programs = {"ukraine": UKRAINE}
-
-    def plan(self, settings, *, backfill, today) -> list[Page]:
-        pages = [Page(settings.url, "selections")] if settings.url else []
-        return pages + [Page(u, "statistics") for u in settings.urls]
 
     def headline(self, draw: DrawLike) -> str:
         """"Saskatchewan International Skilled Worker selection (Express Entry), 21 Dec 2022"."""
