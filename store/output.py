@@ -65,7 +65,7 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | No
     cols = list(columns or (rows[0].keys() if rows else []))
     if fmt == "json":
         return json.dumps([{k: _plain(v) for k, v in ordered(row, cols).items()} for row in rows], indent=2,
-                          ensure_ascii=False, default=str)
+                          ensure_ascii=False, default=lambda v: str(_plain(v)))  # nested dates ISO too
     if fmt == "csv":
         every = list(ordered(rows[0], cols)) if rows else cols
         for row in rows[1:]:  # rows of one listing share their fields; a stray one is kept too

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from store import queries, stats
-from store.output import render
+from store.output import as_json
 from web.filters import DrawFilters, bad, draw_filters
 from web.session import read_session
 
@@ -18,7 +18,9 @@ JSON = "application/json"
 
 
 def _json(rows: list[dict]) -> Response:
-    return Response(render(rows, "json"), media_type=JSON)
+    # ``--format json``'s values and key order, without its indentation (which would
+    # send every value through the pure-Python encoder: half the time of a page of 100).
+    return Response(as_json(rows), media_type=JSON)
 
 
 @router.get("/draws", summary="Draws, newest first",

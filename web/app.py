@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated
@@ -101,6 +102,7 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
     cache = app.state.charts = ChartCache()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    _timing(app)
     if settings.token:
         _guard(app, settings.token)
     _errors(app)
@@ -122,6 +124,10 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
             "draws": rows, "total": total, "offset": offset, "limit": limit, "filters": filters,
             "sources": registry.names(), "categories": categories, "draw_path": draw_path,
             "names": {(src, slug): name for src, slug, name in categories},
+            # Asked once per source and score system, not once per row of thousands.
+            "source_names": {src: registry.get(src).display_name for src in {r.source for r in rows}},
+            "labels": {(src, system): registry.get(src).score_label(system)
+                       for src, system in {(r.source, r.score_system) for r in rows}},
             "cutoffs": cache.get(("cutoffs", stamp), drawn(charts.cutoff_chart)),
             "invitations": cache.get(("invitations", stamp), drawn(charts.invitations_chart)),
             "feed": f"/feeds/draws.atom?{filters.params()}",
@@ -192,6 +198,18 @@ def _errors(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError):
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
         return page_or_json(request, 400, detail)
+
+
+def _timing(app: FastAPI) -> None:
+    """``Server-Timing: app;dur=MS`` on every answer: the time spent here, which a browser's
+    developer tools show and bench/web.py reads."""
+
+    @app.middleware("http")
+    async def server_timing(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.1f}"
+        return response
 
 
 def _guard(app: FastAPI, token: str) -> None:
