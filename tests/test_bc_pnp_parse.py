@@ -153,3 +153,4 @@ def test_a_captcha_page_or_another_page_is_refused():
         parse_bc_invitations(other, URL)
     with pytest.raises(ParseError):
         parse_bc_invitations(b"", URL)
+

@@ -229,18 +229,21 @@ def _prose_records(root, url: str, result: ParseResult) -> list[DrawRecord]:
     return out
 
 
+_SKILLS = {"date", "stream", "selection", "score", "count"}
+_ENTREPRENEUR = {"date", "stream", "score", "count"}
+
+
 def _tables(root) -> tuple[list, list]:
     """(Skills rows, Entrepreneur rows) as grids, told apart by their headers; the pool
     table (Score range / Number of registrations) is neither."""
     skills, entrepreneur = [], []
     for table in root.iter("table"):
         rows = tables.grid(table)
-        if not rows:
-            continue
-        header = " | ".join(tables.cell_text(c) for c in rows[0]).lower()
-        if "ita type" in header and "date" in header:
+        header = [tables.cell_text(c) for c in rows[0]] if rows else []
+        found = set(_columns(header))
+        if found == _SKILLS and any("ita type" in h.lower() for h in header):
             skills.append(rows)
-        elif "stream" in header and "date" in header and "score" in header:
+        elif found == _ENTREPRENEUR:
             entrepreneur.append(rows)
     return skills, entrepreneur
 
