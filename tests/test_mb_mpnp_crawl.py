@@ -81,6 +81,16 @@ def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox):
     assert [d["key"] for d in json.loads(mb.invoke("draws", "--noc", "41220", "--format", "json").output)] == ["270"]
     nurses = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--noc", "31301", "--format", "json").output)
     assert [d["key"] for d in nurses] == ["269"]
+    # The table reads draws dated only by their post's month (no feed copy of them).
+    table = mb.invoke("draws", "--source", "mb_mpnp", "--format", "table")
+    assert table.exit_code == 0 and "Expression of Interest Draw #269" in table.output, table.output
+    stats = mb.invoke("stats", "--source", "mb_mpnp", "--since", "2022-11-01", "--until", "2023-01-31",
+                      "--format", "json")
+    assert stats.exit_code == 0, stats.output
+    # Nov 2022 - Jan 2023: #158-#166 of the feed (305 + 1030 + 249 + 280 + 322 + 336 + 518)
+    # and the two Ukraine draws (11 + 16).
+    assert {(r["name"], r["rounds"], r["invitations"]) for r in json.loads(stats.output)} == {
+        ("eoi", 7, 3040), ("ukraine", 2, 27)}
     # What the nurse would have been told of #269, and why.
     (decision,) = json.loads(mb.invoke("matches", "--subscriber", "nurse", "--draw", "269", "--source", "mb_mpnp",
                                        "--format", "json").output)

@@ -9,7 +9,7 @@ the draw's total is only in "Of the N Letters of Advice to Apply issued in this 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,8 @@ SOURCE = "mb_mpnp"
 WINNIPEG = ZoneInfo("America/Winnipeg")
 
 _DRAW_TITLE = re.compile(r"(?P<ukraine>Ukraine\s+)?Draw\s*#\s*(?P<n>[0-9]{1,4})\b", re.IGNORECASE)
-_DRAW_URL = re.compile(r"/(?P<y>20[0-9]{2})/(?P<m>[01][0-9])/(?:[a-z-]*?)(?P<ukraine>ukraine-)?draw-(?P<n>[0-9]{1,4})/?$")
+_DRAW_URL = re.compile(
+    r"/(?P<y>20[0-9]{2})/(?P<m>[01][0-9])/(?:[a-z-]*?)(?P<ukraine>ukraine-)?draw-(?P<n>[0-9]{1,4})/?$")
 _TOTAL = re.compile(r"\bOf the\s+" + INT + r"\s+Letters of Advice to Apply issued in this draw,\s*" + INT
                     + r"\s+were issued to candidates who declared a valid Express Entry", re.IGNORECASE)
 _COUNT = re.compile(r"^Number of Letters of Advice to Apply issued:\s*(?P<v>.*)$", re.IGNORECASE)

@@ -44,7 +44,7 @@ class MbMpnp(ProvincialSource):
     restricted_programs = {"ukraine": "people affected by the situation in Ukraine (a special immigration measure)"}
 
     def headline(self, draw: DrawLike) -> str:
-        """"Manitoba EOI draw #270 (Skilled Worker in Manitoba, Skilled Worker Stream), 26 Jan 2023"."""
+        """"Manitoba EOI Draw #270 (Skilled Worker Stream, Skilled Worker in Manitoba), 7 May 2026"."""
         streams = sorted({s["stream"] for s in (draw.extra or {}).get("selections", [])})
         what = f" ({', '.join(streams)})" if streams else ""
         return f"Manitoba {draw.title.replace('Expression of Interest', 'EOI')}{what}, {day(draw.date)}"
@@ -61,5 +61,6 @@ class MbMpnp(ProvincialSource):
         targets = super().check(checks, profile, draw, facts)
         if facts.on_list and not facts.targeted:
             names = "; ".join(f"{d} – {t}" for d, t in (draw.extra or {}).get("broad_categories", {}).items())
-            targets = checks.occupations(profile, facts.on_list, draw, f"the draw's broad occupational category {names} includes")
+            targets = checks.occupations(profile, facts.on_list, draw,
+                                         f"the draw's broad occupational category {names} includes")
         return targets
