@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Fields ``subscribers edit --clear`` can unset: all but the name and the channels (a
 # subscriber without a channel is removed, not edited).
 CLEARABLE = tuple(f for f in Profile.model_fields if f not in ("name", "urls"))
-# Checking a URL, Apprise logs why it cannot read it; the refusal names the URL once, masked.
+# Checking or sending to a URL, Apprise logs why it failed; the command says it once, masked.
 _APPRISE_QUIET = QuietLogs(("apprise", logging.CRITICAL))
 MATCH_COLUMNS = ("subscriber", "draw", "headline", "matched", "reasons", "unmet")
 OUTBOX_COLUMNS = ("id", "subscriber", "draw", "kind", "status", "attempts", "next_attempt", "error")
@@ -203,7 +203,8 @@ def notify_test_cmd(ctx, name):
     app = ctx.obj
     with app.synced_session() as session:
         row = _existing(session, name)
-    outcomes = asyncio.run(send_test(row.name, row.profile["urls"], app.settings))
+    with _APPRISE_QUIET:  # each channel's outcome is printed below, its error with it
+        outcomes = asyncio.run(send_test(row.name, row.profile["urls"], app.settings))
     for outcome in outcomes:
         click.echo(f"{outcome.masked}: " + ("sent" if outcome.ok else f"FAILED: {outcome.error}"))
     if not all(o.ok for o in outcomes):
