@@ -91,6 +91,14 @@ def test_early_late_pair_alerts_listings_captcha_and_shrunken_page(bc, site, mai
         assert m["unmet"] == ["the draw selected by wage (Minimum wage of $62/hour and $125,000/year, and NOC 0, "
                               "1, 2, or 3); drawwatch does not know your wage"]
 
+    # A sector draw naming no code: the vet's 120 points are above its 100, but whether a
+    # veterinary technician is among "all priority health care occupations" is not known.
+    health = json.loads(bc.invoke("matches", "--draw", "2026-06-02/care-health/points", "--subscriber", "vet",
+                                  "--format", "json").output)
+    assert health[0]["reasons"] == ["your BC SIRS score 120 is above the minimum 100"]
+    assert health[0]["unmet"] == ["the draw took only all priority health care occupations; the page does not "
+                                  "give every one's NOC code, so whether yours is among them is not known"]
+
     # Every listing reads BC's draws; --noc through DrawNoc.
     listed = json.loads(bc.invoke("draws", "--source", "bc_pnp", "--format", "json").output)
     assert len(listed) == 28 and {d["source"] for d in listed} == {"bc_pnp"}

@@ -146,7 +146,7 @@ def _record(day, stream: str, selection: list[str], score_text: str, count_text:
         if route == "points" and joined.strip(" *").lower() not in ("points", "") and low is not None \
                 and not _POINTS.search(joined):
             # A sector's selection ("Early childhood educators *"): only these occupations.
-            extra["occupations"] = joined.rstrip(" *")
+            extra["occupations"] = "; ".join(line.rstrip(" *") for line in selection)
             listed = _PRIORITY.search(joined)
             if listed:
                 # "All priority health care occupations": BC's list, which this page does not print.

@@ -55,8 +55,8 @@ class BcPnp(ProvincialSource):
             # The draw took only some occupations, and the codes the page prints (if any)
             # are not all of them ("all priority veterinary care occupations": a list of
             # BC's this page does not print): unknown, not "none of yours".
-            checks.check(None, "", f"the draw took only {occupations}; the page does not list every "
-                         "occupation's code, so whether yours is among them is not known")
+            checks.check(None, "", f"the draw took only {occupations[:1].lower()}{occupations[1:]}; the page "
+                         "does not give every one's NOC code, so whether yours is among them is not known")
             facts = dataclasses.replace(facts, targeted={})
         targets = super().check(checks, profile, draw, facts)
         if extra.get("route") == "wage":
