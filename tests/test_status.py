@@ -111,3 +111,26 @@ def test_healthy_then_failing_then_recovered(status):
 def test_bad_format_is_a_usage_error(status):
     proc = status("--format", "xml")
     assert proc.returncode == 2 and "xml" in proc.stderr
+
+
+def test_serve_says_when_nobody_would_be_told(tmp_path):
+    """``serve`` (here ``--once``, every source disabled: nothing is fetched) says at start
+    that no subscriber exists and how to add one; not once there is one."""
+    from scraper.sources.registry import names
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "dw.db"}"\n'
+                      + "".join(f"[sources.{n}]\nenabled = false\n" for n in names()))
+
+    def serve():
+        proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "serve", "--once"],
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    alone = serve()
+    assert "no subscriber: draws are stored but no alert is sent" in alone.stderr
+    assert "`drawwatch subscribers add NAME --url mailto://" in alone.stderr and "notify-test NAME" in alone.stderr
+    with config.open("a") as f:
+        f.write('[[subscribers]]\nname = "ana"\nurls = ["json://127.0.0.1:9/ana"]\n')
+    assert "no subscriber" not in serve().stderr
