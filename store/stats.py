@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from scraper.sources import registry
+from store import queries
 from store.models import Draw
 
 WINDOW_MONTHS = 12  # the default window of the trends: the last year's rounds
@@ -50,24 +51,16 @@ def window_start(until: date | None = None) -> date:
     return months_before(until or date.today(), WINDOW_MONTHS)
 
 
-def points(session: Session, *, source: str | None = None, category: str | None = None,
-           since: date | None = None, until: date | None = None, among: Select | None = None) -> list[Point]:
-    """Dated rounds, oldest first (a draw with no date has no place on a timeline);
-    ``among``: only the draws of this query (``store.queries.draw_query``)."""
-    query = select(Draw.source, Draw.program, Draw.key, Draw.date, Draw.invitations, Draw.score_min,
-                   Draw.score_system).where(col(Draw.date).is_not(None))
-    if among is not None:
-        query = query.where(col(Draw.id).in_(among.with_only_columns(Draw.id)))
-    if source:
-        query = query.where(Draw.source == source)
-    if category:
-        query = query.where(Draw.program == category)
-    if since:
-        query = query.where(Draw.date >= since)
-    if until:
-        query = query.where(Draw.date <= until)
-    query = query.order_by(col(Draw.date), col(Draw.round_time), col(Draw.id))
-    return [Point(*row) for row in session.exec(query)]
+def points(session: Session, query: Select | None = None, **filters) -> list[Point]:
+    """Dated rounds, oldest first (a draw with no date has no place on a timeline): those
+    of ``query`` (``store.queries.draw_query``), or of ``filters`` (its keywords)."""
+    query = queries.draw_query(**filters) if query is None else query
+    rows = select(Draw.source, Draw.program, Draw.key, Draw.date, Draw.invitations, Draw.score_min,
+                  Draw.score_system).where(col(Draw.date).is_not(None))
+    if query.whereclause is not None:
+        rows = rows.where(query.whereclause)
+    rows = rows.order_by(col(Draw.date), col(Draw.round_time), col(Draw.id))
+    return [Point(*row) for row in session.exec(rows)]
 
 
 def by_category(rows: Iterable[Point]) -> dict[tuple[str, str | None], list[Point]]:

@@ -99,6 +99,8 @@ def test_stats_bad_input(config):
     assert result.exit_code == 2 and "'nowhere' is not one of" in result.output
     result = run(config, "stats", "--since", "1/2/2026")
     assert result.exit_code == 2 and "expected YYYY-MM-DD" in result.output
+    result = run(config, "stats", "--source", "oinp", "--category", "stem")
+    assert result.exit_code == 2 and "'stem' is not one of" in result.output and "'hcp'" in result.output
 
 
 def svg_text(path) -> str:
@@ -138,6 +140,7 @@ def test_chart_bad_input_writes_nothing(config, tmp_path):
     cases = [(["--out", str(tmp_path / "x.gif")], 2, "must end in .svg or .png"),
              (["--out", str(tmp_path / "no" / "x.svg")], 2, "is not a folder"),
              (["--out", str(tmp_path / "x.svg"), "--since", "2030-01-01"], 1, "no draw with a cut-off score"),
+             (["--out", str(tmp_path / "x.svg"), "--category", "nope"], 2, "'nope' is not one of"),
              (["--out", str(tmp_path / "x.svg"), "--kind", "pool", "--draw", "999"], 1, "no draw with key '999'"),
              (["--out", str(tmp_path / "x.svg"), "--kind", "pool", "--source", "oinp"], 1,
               "no stored draw has a published pool distribution in oinp")]

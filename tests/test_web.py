@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from datetime import date
 from urllib.parse import quote, urlencode
 
 import feedparser
@@ -20,7 +19,6 @@ from click.testing import CliRunner
 
 from scheduler import main
 from scraper.sources import registry
-from store import queries
 from store.db import make_engine, session as open_session
 from store.models import Subscriber
 from tests.service_harness import ROOT, ServiceProcess, free_port

@@ -118,7 +118,7 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
         categories = stats.categories(session)
 
         def drawn(chart):  # the filtered rounds are read on a cache miss only
-            return lambda fmt: chart(stats.points(session, among=query), fmt)
+            return lambda fmt: chart(stats.points(session, query), fmt)
 
         return templates.TemplateResponse(request, "history.html", {
             "draws": rows, "total": total, "offset": offset, "limit": limit, "filters": filters,
