@@ -140,6 +140,7 @@ class Leases:
         self.others: dict[str, str] = {}  # name -> the other process holding it, at the last refresh
         self._until: dict[str, float] = {}  # name -> time.monotonic() until which it is ours for sure
         self._owned: set[str] = set()
+        self._last = 0.0  # time.monotonic() of the last refresh
 
     def held(self, name: str) -> bool:
         return time.monotonic() < self._until.get(name, 0.0)
@@ -156,6 +157,13 @@ class Leases:
     async def refresh(self) -> tuple[set[str], set[str]]:
         """Take or renew every lease wanted; the names gained and lost since the last refresh."""
         sent = time.monotonic()
+        if self._last and sent - self._last > self.ttl * 2 / 3:
+            # Renewals come from the event loop: one this late means the loop was held up
+            # (or the process paused) for that long; at ``ttl`` the leases are lost.
+            log.warning("leases renewed %.1fs after the last renewal (due every %.1fs): this process was "
+                        "held up; [service] crawl_lease (%gs) must stay well above that",
+                        sent - self._last, self.ttl / 3, self.ttl)
+        self._last = sent
         try:
             holders = await asyncio.to_thread(self._claim)
         except DatabaseError as exc:
