@@ -23,17 +23,22 @@ from tests.web_app import EE_URL, fill
 UNTIL = date(2026, 4, 21)  # the 2026 feed's day: the window ends there, whatever today is
 
 
-@pytest.fixture(scope="module")
-def config(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def config(request, tmp_path_factory):
+    """The same history on SQLite and on a real PostgreSQL server."""
     folder = tmp_path_factory.mktemp("stats")
-    url = f"sqlite:///{folder / 'drawwatch.db'}"
+    url = f"sqlite:///{folder / 'drawwatch.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     engine = make_engine(url)
     with open_session(engine) as session:
         fill(session)
-    engine.dispose()
     path = folder / "config.toml"
-    path.write_text(f'[database]\nurl = "{url}"\n')
-    return str(path)
+    path.write_text(f'[database]\nurl = "{engine.url.render_as_string(hide_password=False)}"\n')
+    yield str(path)
+    if request.param == "postgresql":
+        from sqlmodel import SQLModel
+
+        SQLModel.metadata.drop_all(engine)
+    engine.dispose()
 
 
 def run(config, *args):
