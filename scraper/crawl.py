@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Coroutine
 
@@ -41,6 +41,9 @@ class CrawlOutcome:
     source: str
     run: CrawlRun
     report: IngestReport | None = None  # None when nothing was ingested (304, failure)
+    # Pages of a backfill that could not be read (URL -> why): the pages read were stored
+    # without them, and the next backfill fetches them again. A crawl with any is not a success.
+    missing: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -53,7 +56,7 @@ class CrawlOutcome:
 
 def exit_status(outcomes: list[CrawlOutcome | None]) -> int:
     """0, EXIT_FAILED or EXIT_HELD for a set of crawls (None: a crawl that could not be recorded)."""
-    if any(o is None or o.run.outcome == "failed" for o in outcomes):
+    if any(o is None or o.run.outcome == "failed" or o.missing for o in outcomes):
         return EXIT_FAILED
     return EXIT_HELD if any(o.held for o in outcomes) else 0
 
@@ -93,9 +96,10 @@ def source_pages(source: Source, settings: Settings, *, backfill: bool = False,
 
 
 async def fetch(runner, spec: Source, urls: list[str], optional: set[str],
-                validators: dict[str, tuple[str | None, str | None]], deadline: float) -> tuple[list, list[str]]:
-    """The pages fetched and the failures (one line each), within ``deadline`` seconds of
-    the first request."""
+                validators: dict[str, tuple[str | None, str | None]],
+                deadline: float) -> tuple[list, dict[str, str], bool]:
+    """The pages fetched, the pages not read (URL -> why), and whether the crawl was cut
+    by its deadline (``deadline`` seconds from the first request)."""
     from scrapy import signals  # deferred: Scrapy only for a crawl
 
     pages: list = []
@@ -124,20 +128,22 @@ async def fetch(runner, spec: Source, urls: list[str], optional: set[str],
         for handle in timer:
             handle.cancel()
     spider = crawler.spider
-    failures = list(spider.failures)
+    failed = dict(spider.failures)
     fetched = {p.url for p in pages}
-    failures += [f"{u}: no response" for u in urls if u not in fetched and not any(u in f for f in failures)]
+    failed.update((u, "no response") for u in urls if u not in fetched and u not in failed)
     ends_at = getattr(spider, "ends_at", None)
-    if failures and (getattr(spider, "deadline_reached", False) or (ends_at and time.monotonic() >= ends_at)):
-        log.warning("%s: crawl stopped at its deadline of %g s ([sources.%s] deadline), %d of %d pages read",
-                    spec.name, deadline, spec.name, len(fetched), len(urls))
-        failures.insert(0, f"stopped at the crawl's deadline of {deadline:g} s")
-    return pages, failures
+    cut = bool(failed) and (getattr(spider, "deadline_reached", False)
+                            or (ends_at is not None and time.monotonic() >= ends_at))
+    return pages, failed, cut
 
 
-def _parse_pages(spec: Source, pages: list, kinds: dict[str, str] | None = None) -> tuple[ParseResult, list[PageFetch]]:
+def _parse_pages(spec: Source, pages: list, kinds: dict[str, str] | None = None,
+                 may_fail: set[str] = frozenset(), missing: dict[str, str] | None = None,
+                 ) -> tuple[ParseResult, list[PageFetch]]:
     """Every fetched page read by the parser of the kind its plan declared (``kinds``:
-    url -> kind; a page not in it is of the source's first kind)."""
+    url -> kind; a page not in it is of the source's first kind). A page of ``may_fail``
+    that cannot be read (a captcha instead of a past year) is left out and noted in
+    ``missing``; any other page's ParseError fails the crawl."""
     kinds = kinds or {}
     combined = ParseResult()
     fetches = []
@@ -145,7 +151,13 @@ def _parse_pages(spec: Source, pages: list, kinds: dict[str, str] | None = None)
         if page.status != 200:
             continue
         kind = kinds.get(page.url, spec.default_kind)
-        result = spec.parser(kind)(page.body, page.url)
+        try:
+            result = spec.parser(kind)(page.body, page.url)
+        except ParseError as exc:
+            if page.url not in may_fail or missing is None:
+                raise
+            missing[page.url] = describe(exc)
+            continue
         combined.draws.extend(result.draws)
         combined.notices.extend(result.notices)
         combined.problems.extend(result.problems)
@@ -158,9 +170,11 @@ def _parse_pages(spec: Source, pages: list, kinds: dict[str, str] | None = None)
 
 
 def _store(engine: Engine, spec: Source, pages: list, kinds: dict[str, str], started, matcher, notify_history,
-           hold_threshold: int) -> CrawlOutcome:
+           hold_threshold: int, may_fail: set[str], missing: dict[str, str]) -> CrawlOutcome:
     with open_session(engine) as session:
-        result, fetches = _parse_pages(spec, pages, kinds)
+        result, fetches = _parse_pages(spec, pages, kinds, may_fail, missing)
+        if not fetches:  # every page read was a past year's that could not be read
+            return CrawlOutcome(spec.name, record_not_modified(session, spec.name, started), missing=missing)
         # Problems are kept on the draws as flags; repeating them at WARNING on every
         # poll of an unchanged feed would bury the warnings that matter.
         for problem in result.problems:
@@ -171,7 +185,7 @@ def _store(engine: Engine, spec: Source, pages: list, kinds: dict[str, str], sta
         report = ingest(session, spec.name, result, pages=fetches, combine=spec.load_combine(),
                         matcher=matcher, notify_history=notify_history, started_at=started,
                         hold_threshold=hold_threshold)
-        return CrawlOutcome(spec.name, report.run, report)
+        return CrawlOutcome(spec.name, report.run, report, missing=missing)
 
 
 def accept_source(name: str, engine: Engine, *, matcher: Matcher | None = None) -> CrawlOutcome:
@@ -235,20 +249,29 @@ async def _crawl(spec: Source, settings: Settings, engine: Engine, runner, start
         validators = {s.url: (s.etag, s.last_modified) for s in states}
     # A page that may not exist yet (next year's) stops being optional once we have read it.
     optional -= validators.keys()
-    pages, failures = await fetch(runner, spec, urls, optional, validators, settings.source(name).deadline)
-    if failures:
+    # The pages only a backfill reads are the source's past: one that cannot be read (a
+    # 404, a captcha) is listed and left for the next backfill instead of costing the
+    # others. Every page of a regular crawl must still be read, or nothing is stored. A
+    # page not read yields no keys, so store.plan counts none of its draws as lost.
+    may_fail = set(urls) - {p.url for p in source_pages(spec, settings)} if backfill else set()
+    pages, failed, cut = await fetch(runner, spec, urls, optional, validators, settings.source(name).deadline)
+    if set(failed) - may_fail:
+        error = "; ".join(f"{url}: {why}" for url, why in failed.items())
+        if cut:
+            error = f"stopped at the crawl's deadline of {settings.source(name).deadline:g} s; {error}"
         with open_session(engine) as session:
-            run = record_failure(session, name, "; ".join(failures), started)
+            run = record_failure(session, name, error, started)
         return CrawlOutcome(name, run)
     if all(p.status in (304, 404) for p in pages):
         with open_session(engine) as session:
             run = record_not_modified(session, name, started)
         log.info("%s: not modified", name)
-        return CrawlOutcome(name, run)
+        return CrawlOutcome(name, run, missing=failed)
     # Parsing and the database are synchronous: keep them off the event loop so a
     # large page never stalls another source's crawl or a delivery.
+    # (The pages left out are the outcome's ``missing``: the command lists them.)
     return await asyncio.to_thread(_store, engine, spec, pages, kinds, started, matcher, notify_history,
-                                   settings.source(name).hold_threshold)
+                                   settings.source(name).hold_threshold, may_fail, failed)
 
 
 def run_in_reactor(main: Callable[[], Coroutine]) -> Any:

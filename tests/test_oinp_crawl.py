@@ -134,3 +134,57 @@ def test_new_year_page_absent_is_normal(crawl, oinp_site):
     # The --noc query finds Ontario draws by a 2021 code, and by its 2016 code.
     listed = crawl("draws", "--source", "oinp", "--noc", "21231", "--format", "csv")
     assert listed.returncode == 0 and listed.stdout.count("\n") >= 1
+
+
+# Past years' pages by their year: real copies where there is one, Ontario's real captcha
+# page for the years only captured blocked (2022, 2023).
+PAST = {2024: "oinp_updates_2024.wayback2025.raw.html", 2021: "oinp_updates_2021.2026-06-19.md",
+        2020: "oinp_updates_2020.2020-12-17.drupal-body-fragment.TRUNCATED.html",
+        **{y: f"oinp_updates_{y}.2026-06-19.md" for y in range(2015, 2020)},
+        **{y: f"CAPTCHA_BLOCKED_oinp_updates_{y}.2026-06-19.md" for y in (2022, 2023)}}
+
+
+def per_year(engine) -> dict[str, int]:
+    with open_session(engine) as s:
+        year = func.strftime("%Y", Draw.date)
+        return dict(s.exec(select(year, func.count()).group_by(year)).all())
+
+
+def test_backfill_stores_what_it_read_and_lists_what_it_could_not(crawl, oinp_site):
+    past = {y: name for y, name in PAST.items() if y < TODAY.year - 1}  # older than the regular crawl's
+    for year, name in past.items():
+        oinp_site.put(YEAR_PATH.format(year=year), html(name), "text/html")
+    url = lambda year: oinp_site.url(YEAR_PATH.format(year=year))  # noqa: E731
+    # 2021's page gone for a while, 2020's answered by the captcha page.
+    del oinp_site.pages[YEAR_PATH.format(year=2021)]
+    oinp_site.put(YEAR_PATH.format(year=2020), html("CAPTCHA_BLOCKED_oinp_updates_2020.2026-06-19.md"), "text/html")
+    blocked = {2020, 2022, 2023} | {y for y in range(2015, TODAY.year - 1) if y not in past}
+
+    first = crawl("crawl", "--source", "oinp", "--backfill")
+    assert first.returncode == 1, first.stderr
+    assert f"oinp: {len(blocked) + 1} pages not read, the others stored without them" in first.stderr
+    assert f"  not read  {url(2021)}: HTTP 404" in first.stderr
+    for year in blocked:
+        assert f"  not read  {url(year)}: SourceBlocked: bot-block captcha page" in first.stderr
+    draws, _, runs = held(crawl.engine)
+    assert runs == [("ok", None)] and "first crawl: stored as the baseline" in first.stdout
+    before = per_year(crawl.engine)
+    assert all(before.get(year) for year in ("2018", "2019", "2024", str(TODAY.year - 1)))
+
+    # The pages come back: the next backfill reads them (the others answer 304), and the
+    # draws already stored stay as they were.
+    oinp_site.put(YEAR_PATH.format(year=2021), html(PAST[2021]), "text/html")
+    oinp_site.put(YEAR_PATH.format(year=2020), html(PAST[2020]), "text/html")
+    second = crawl("crawl", "--source", "oinp", "--backfill")
+    assert second.returncode == 1 and f"oinp: {len(blocked) - 1} pages not read" in second.stderr
+    assert url(2021) not in second.stderr and url(2020) not in second.stderr
+    after, _, runs = held(crawl.engine)
+    assert [o for o, _ in runs] == ["ok", "ok"] and after.keys() >= draws.keys()
+    # What the two pages added: draws of their years, new or completed (the ledgers name
+    # some of them with fewer facts); nothing else moved.
+    fresh = {k for k in after if k not in draws or after[k] != draws[k]}
+    assert {k[:4] for k in fresh} == {"2020", "2021"}
+    assert per_year(crawl.engine)["2020"] > before.get("2020", 0)
+    assert [status for status, _ in oinp_site.hits(YEAR_PATH.format(year=2019))] == [200, 304]
+    # Draws from the source's past: stored, never announced.
+    assert "of the new from the source's past: stored, no alerts" in second.stdout

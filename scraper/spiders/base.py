@@ -29,7 +29,7 @@ class PageSpider(scrapy.Spider):
     """Fetches ``urls``; ``validators`` {url: (etag, last_modified)} make the GETs conditional.
 
     ``optional`` URLs may answer 404 without failing the crawl (a new year's page
-    that does not exist yet). Every other failure is collected in ``failures``.
+    that does not exist yet). Every other failure is collected in ``failures`` by URL.
     ``deadline``: seconds the crawl may take from its first request (DeadlineMiddleware).
     """
 
@@ -41,7 +41,7 @@ class PageSpider(scrapy.Spider):
         self.urls = list(urls)
         self.validators = validators or {}
         self.optional = set(optional)
-        self.failures: list[str] = []
+        self.failures: dict[str, str] = {}  # requested URL -> why it was not read
         self.deadline = deadline
         self.ends_at: float | None = None  # time.monotonic() at the deadline, from the start
         self.deadline_reached = False  # set by DeadlineMiddleware
@@ -75,13 +75,14 @@ class PageSpider(scrapy.Spider):
 
     def failed(self, failure: Failure):
         request = failure.request if hasattr(failure, "request") else None
-        url = request.url if request is not None else "?"
+        # The URL of the plan, not the one a redirect led to: the crawl judges pages by it.
+        url = request.cb_kwargs.get("requested", request.url) if request is not None else "?"
         if failure.check(HttpError):
-            self.failures.append(f"{url}: HTTP {failure.value.response.status}")
+            self.failures[url] = f"HTTP {failure.value.response.status}"
         elif failure.check(IgnoreRequest):  # the deadline, robots.txt: the message says which
-            self.failures.append(f"{url}: {failure.getErrorMessage()}")
+            self.failures[url] = failure.getErrorMessage()
         else:
-            self.failures.append(f"{url}: {failure.type.__name__}: {failure.getErrorMessage()}")
+            self.failures[url] = f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
 class DeadlineMiddleware:
