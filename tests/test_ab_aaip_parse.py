@@ -120,3 +120,12 @@ def test_a_captcha_page_or_another_page_is_refused():
     other, _ = render(DATA / "bc_invitations_to_apply.2026-06-20.md")
     with pytest.raises(ParseError, match="no draw table"):
         parse_ab_processing(other, URL)
+
+
+def test_every_stream_has_its_name_in_listings(parsed):
+    from scraper.sources.ab_aaip import SOURCE
+
+    names = {d.program: SOURCE.category_name(d.program) for d in parsed.draws}
+    assert all(name != slug for slug, name in names.items())
+    assert names["aees-priority-construction"] == "Alberta Express Entry Stream – Priority Sectors (Construction)"
+    assert names["dhcp-ee"] == "Dedicated Health Care Pathway – Express Entry"

@@ -154,3 +154,13 @@ def test_a_captcha_page_or_another_page_is_refused():
     with pytest.raises(ParseError):
         parse_bc_invitations(b"", URL)
 
+
+
+def test_every_stream_has_its_name_in_listings(late):
+    from scraper.sources.bc_pnp import SOURCE
+
+    assert sorted({SOURCE.category_name(d.program) for d in late.draws}) == [
+        "Entrepreneur Immigration – Base", "Entrepreneur Immigration – Regional",
+        "Skills Immigration – Build: Construction Trades", "Skills Immigration – Care: Childcare",
+        "Skills Immigration – Care: Health", "Skills Immigration – Care: Veterinary Care",
+        "Skills Immigration – Innovate: High Economic Impact"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from scraper.sources.ab_aaip.parse import EOI
+from scraper.sources.ab_aaip.streams import stream_name
 from scraper.sources.base import DrawLike
 from scraper.sources.checks import Checks, day
 from scraper.sources.provincial import ProvincialSource
@@ -29,6 +30,9 @@ class AbAaip(ProvincialSource):
     def headline(self, draw: DrawLike) -> str:
         """"AAIP Rural Renewal Stream draw, 10 Jun 2026"."""
         return f"AAIP {draw.title} draw, {day(draw.date)}"
+
+    def category_name(self, slug: str | None) -> str:
+        return (stream_name(slug) if slug else None) or super().category_name(slug)
 
     def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:
         sector = (draw.extra or {}).get("sector")

@@ -54,3 +54,16 @@ def find_stream(label: str) -> Stream | None:
         return Stream(f"aees-priority-{slug(m.group('sector').split(' and ')[0])}",
                       f"Alberta Express Entry Stream – Priority Sectors ({sector})", f"the {sector} sector")
     return None
+
+
+_BY_SLUG = {s.slug: s.name for s in _STREAMS}
+
+
+def stream_name(slug: str) -> str | None:
+    """The stream's name for a slug ``find_stream`` gave; None for one it never gives."""
+    if slug in _BY_SLUG:
+        return _BY_SLUG[slug]
+    sector = slug.removeprefix("aees-priority-")
+    if sector != slug and sector:
+        return f"Alberta Express Entry Stream – Priority Sectors ({sector.replace('-', ' ').capitalize()})"
+    return None

@@ -43,6 +43,9 @@ _TOTAL = re.compile(r"invitations to apply to " + nm.INT + r" candidates", re.IG
 _POINTS = re.compile(r"\bscore of ([0-9]{1,4}) points\b", re.IGNORECASE)
 _HIGH_IMPACT = re.compile(r"high economic impact", re.IGNORECASE)
 HIGH_IMPACT = "Innovate: High Economic Impact"
+# The streams the page has named so far (ITA types, Entrepreneur streams), for listings.
+KNOWN_STREAMS = (HIGH_IMPACT, "Care: Childcare", "Care: Health", "Care: Veterinary Care", "Build: Construction Trades")
+KNOWN_ENTREPRENEUR = ("Base", "Regional")
 
 
 @dataclass
@@ -127,8 +130,9 @@ def _wage(selection: str, extra: dict) -> None:
         extra["wage_annual"] = nm.to_int(annual.group(1))
 
 
-def _program(stream: str) -> str:
-    return tx.slug(stream) or "unknown"
+def program(stream: str, entrepreneur: bool = False) -> str:
+    """A stream's slug ("Care: Health" -> "care-health"; Entrepreneur "Base" -> "entrepreneur-base")."""
+    return f"entrepreneur-{tx.slug(stream) or 'unknown'}" if entrepreneur else tx.slug(stream) or "unknown"
 
 
 def _record(day, stream: str, selection: list[str], score_text: str, count_text: str, *, kind: str, url: str,
@@ -152,17 +156,17 @@ def _record(day, stream: str, selection: list[str], score_text: str, count_text:
                 # "All priority health care occupations": BC's list, which this page does not print.
                 extra["priority_list"] = listed.group(1)
         system = SIRS if low is not None else None
-        program = _program(stream)
-        key = f"{day.isoformat()}/{program}/{route}"
+        slug = program(stream)
+        key = f"{day.isoformat()}/{slug}/{route}"
         title = f"{stream}: {joined}" if joined else stream
     else:
         system = ENTREPRENEUR if low is not None else None
-        program = f"entrepreneur-{_program(stream)}"
-        key = f"{day.isoformat()}/{program}"
+        slug = program(stream, entrepreneur=True)
+        key = f"{day.isoformat()}/{slug}"
         title = f"Entrepreneur Immigration: {stream}"
     codes = list(dict.fromkeys(nocs.inline_nocs(joined)))
     return DrawRecord(
-        source=SOURCE, key=key, date=day, title=title.rstrip(" *"), program=program, invitations=invitations,
+        source=SOURCE, key=key, date=day, title=title.rstrip(" *"), program=slug, invitations=invitations,
         score_min=low, score_max=high, score_system=system, selection_kind="ita",
         noc_codes=codes, noc_version=nocs.noc_version(codes), announcement=f"{day.isoformat()}/{kind}",
         url=url, text=row_text, extra=extra, flags=flags)

@@ -8,11 +8,13 @@ import dataclasses
 from typing import Any
 
 from scraper.sources.base import DrawLike
-from scraper.sources.bc_pnp.parse import ENTREPRENEUR, SIRS
+from scraper.sources.bc_pnp.parse import ENTREPRENEUR, KNOWN_ENTREPRENEUR, KNOWN_STREAMS, SIRS, program
 from scraper.sources.checks import Checks, day
 from scraper.sources.provincial import ProvincialSource
 
 URL = "https://www.welcomebc.ca/immigrate-to-b-c/about-the-bc-provincial-nominee-program/invitations-to-apply"
+NAMES = {program(s): f"Skills Immigration – {s}" for s in KNOWN_STREAMS} | {
+    program(s, entrepreneur=True): f"Entrepreneur Immigration – {s}" for s in KNOWN_ENTREPRENEUR}
 
 
 class BcPnp(ProvincialSource):
@@ -40,6 +42,9 @@ class BcPnp(ProvincialSource):
             return f"BC Entrepreneur Immigration draw ({stream}), {day(draw.date)}"
         by = ", by wage" if extra.get("route") == "wage" else ""
         return f"BC Skills Immigration draw ({stream}{by}), {day(draw.date)}"
+
+    def category_name(self, slug: str | None) -> str:
+        return NAMES.get(slug or "") or super().category_name(slug)
 
     def profile_score(self, profile: Any, draw: DrawLike) -> tuple[int | None, str]:
         # A profile's BC points are SIRS points: an Entrepreneur draw's score is another scale.

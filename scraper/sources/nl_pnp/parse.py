@@ -19,6 +19,7 @@ from scraper.records import DrawRecord, ParseError, ParseResult
 log = logging.getLogger(__name__)
 
 SOURCE = "nl_pnp"
+PROGRAM = "eoi"   # one pool: a batch invites to the NLPNP and the AIP alike
 # "NLPNP – 206", "AIP - 50": a program's share of the batch.
 _SHARE = re.compile(r"\b([A-Z]{2,10})\s*[-–—:]\s*" + nm.INT)
 
@@ -55,7 +56,7 @@ def _record(cells: list[str], cols: dict[str, int], url: str, result: ParseResul
                 flags.append("split_mismatch")
                 result.problems.append(f"{day}: the notes' split {split} does not add up to {invitations}")
     title = f"Invitations to apply: {notes}" if notes else "Invitations to apply"
-    return DrawRecord(source=SOURCE, key=day.isoformat(), date=day, title=title, program="eoi",
+    return DrawRecord(source=SOURCE, key=day.isoformat(), date=day, title=title, program=PROGRAM,
                       invitations=invitations, selection_kind="ita", url=url, text=row_text,
                       extra=extra, flags=flags)
 

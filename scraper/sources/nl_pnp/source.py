@@ -7,6 +7,7 @@ from typing import Any
 
 from scraper.sources.base import DrawLike
 from scraper.sources.checks import Checks, day
+from scraper.sources.nl_pnp.parse import PROGRAM
 from scraper.sources.provincial import ProvincialSource
 
 URL = "https://www.gov.nl.ca/immigration/invitations-to-apply-updates"
@@ -28,6 +29,9 @@ class NlPnp(ProvincialSource):
         """"Newfoundland and Labrador invitations to apply (NLPNP – 89, AIP – 19), 10 Jun 2026"."""
         notes = (draw.extra or {}).get("notes")
         return f"Newfoundland and Labrador invitations to apply{f' ({notes})' if notes else ''}, {day(draw.date)}"
+
+    def category_name(self, slug: str | None) -> str:
+        return "NLPNP and AIP invitations to apply" if slug == PROGRAM else super().category_name(slug)
 
     def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:
         # The page states how many were invited, never by what: nothing to hold a profile against.

@@ -6,6 +6,7 @@ from typing import Any
 
 from scraper.sources.base import DrawLike
 from scraper.sources.checks import Checks
+from scraper.sources.ns_nsnp.parse import PROGRAM
 from scraper.sources.provincial import ProvincialSource
 
 URL = "https://liveinnovascotia.com/eoi-selection"
@@ -26,6 +27,9 @@ class NsNsnp(ProvincialSource):
         """"Nova Scotia EOI selections, April 2026 (monthly total)"."""
         month = f"{draw.date:%B %Y}" if draw.date else (draw.extra or {}).get("month", "undated")
         return f"Nova Scotia EOI selections, {month} (monthly total)"
+
+    def category_name(self, slug: str | None) -> str:
+        return "EOI selections (monthly totals)" if slug == PROGRAM else super().category_name(slug)
 
     def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:
         # A month's total says how many were selected, never who: nothing to hold a profile against.
