@@ -62,16 +62,33 @@ def _entry(text: str, tz: ZoneInfo, jitter: int | None = None) -> IntervalTrigge
     return trigger
 
 
+_UTC = ZoneInfo("UTC")
+_FROM = datetime(2026, 1, 5, tzinfo=_UTC)  # a Monday: weekday entries fire from it on
+
+
+def _gap(text: str) -> float:
+    """Seconds between two runs of one schedule entry: its interval, or the shortest of a
+    cron expression's first gaps ("* 8-19 * * mon-fri": 60 s)."""
+    seconds = interval_seconds(text)
+    if seconds is not None:
+        return seconds
+    trigger = cron_trigger(text, _UTC)
+    times = [trigger.get_next_fire_time(None, _FROM)]
+    while len(times) < 4 and times[-1] is not None:
+        times.append(trigger.get_next_fire_time(times[-1], times[-1] + timedelta(seconds=1)))
+    times = [t for t in times if t is not None]
+    return min(((b - a).total_seconds() for a, b in zip(times, times[1:])), default=float("inf"))
+
+
 def effective_jitter(src: SourceSettings) -> int:
-    """The configured jitter, but never more than half the shortest interval.
+    """The configured jitter, but never more than half the shortest time between two runs.
 
     A jitter meant for "every 10m" (a minute) would otherwise turn "every 2s" into
-    "every half minute or so".
+    "every half minute or so", and a poll due every minute into one that may come two
+    minutes after the last.
     """
-    shortest = min((s for s in map(interval_seconds, src.schedule) if s is not None), default=None)
-    if shortest is None:
-        return src.jitter
-    return min(src.jitter, shortest // 2)
+    shortest = min(map(_gap, src.schedule), default=float("inf"))
+    return min(src.jitter, int(shortest // 2)) if shortest != float("inf") else src.jitter
 
 
 def make_trigger(name: str, src: SourceSettings, timezone: str) -> BaseTrigger:

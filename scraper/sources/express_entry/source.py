@@ -21,8 +21,9 @@ class ExpressEntry(Source):
     title = "Express Entry rounds of invitations (IRCC)"
     display_name = "Express Entry"
     # IRCC publishes rounds on weekdays, usually early-to-mid afternoon Ottawa time:
-    # poll every 5 minutes then, hourly otherwise (conditional GETs cost a 304).
-    defaults = {"url": FEED_URL, "schedule": ["*/5 8-19 * * mon-fri", "0 * * * *"]}
+    # poll every minute then (a poll answered 304 costs milliseconds: bench/service.py),
+    # hourly otherwise.
+    defaults = {"url": FEED_URL, "schedule": ["* 8-19 * * mon-fri", "0 * * * *"]}
     parsers = {"feed": "scraper.sources.express_entry.parse:parse_express_entry"}
 
     def headline(self, draw: DrawLike) -> str:

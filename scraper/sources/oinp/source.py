@@ -41,10 +41,10 @@ class Oinp(ProvincialSource):
     display_name = "Ontario"
     province = "ON"
     settings_model = OinpSettings
-    # Ontario posts on weekdays during Toronto office hours; its pages are heavier than
-    # IRCC's feed, so every 10 minutes then and every 2 hours otherwise.
+    # Ontario posts on weekdays during Toronto office hours: every minute then (its pages
+    # answer 304 until they change: bench/service.py), every 2 hours otherwise.
     defaults = {"url": YEAR_URL, "urls": LEDGER_URLS, "past_years": 1,
-                "schedule": ["*/10 8-18 * * mon-fri", "0 */2 * * *"]}
+                "schedule": ["* 8-18 * * mon-fri", "0 */2 * * *"]}
     parsers = {"updates": "scraper.sources.oinp.parse.updates:parse_oinp_updates",
                "ledger": "scraper.sources.oinp.parse.ledger:parse_oinp_ledger"}
     combine = "scraper.sources.oinp.parse.merge:merge_oinp"
