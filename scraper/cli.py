@@ -8,12 +8,12 @@ from datetime import date
 import click
 
 from notifier.secrets import mask
-from scraper.crawl import EXIT_FAILED, accept_source, crawl_source, exit_status, make_runner, run_in_reactor
+from scraper.crawl import accept_source, crawl_source, exit_status, make_runner, run_in_reactor
 from scraper.sources.registry import SOURCES
 from store.ingest import NothingHeld
+from store.options import fail, usage
 from store.output import QuietLogs
 
-EXIT_USAGE = 2
 SHOWN = 50  # draws listed per kind; the rest are counted
 # Log records of a crawl that _show prints itself: the ingest's summary, failure and hold,
 # and the crawl's "not modified". Its errors, and every other line, are still logged.
@@ -63,17 +63,14 @@ def crawl_cmd(ctx, sources, backfill, notify_history, accept):
 
 def _accept(ctx, sources, other_options: bool) -> None:
     if len(sources) != 1 or other_options:
-        click.echo("crawl --accept: name exactly one source (--source NAME), without --backfill "
-                   "or --notify-history", err=True)
-        ctx.exit(EXIT_USAGE)
+        usage("crawl --accept: name exactly one source (--source NAME), without --backfill or --notify-history")
     [name] = sources
     app = ctx.obj
     try:
         with QuietLogs(*REPORTED):
             outcome = accept_source(name, app.engine, matcher=app.matcher())
     except NothingHeld:
-        click.echo(f"{name}: no held crawl to accept (`drawwatch status` shows which sources are held)", err=True)
-        ctx.exit(EXIT_FAILED)
+        fail(f"{name}: no held crawl to accept (`drawwatch status` shows which sources are held)")
     click.echo(f"{name}: held crawl accepted")
     _show(outcome, notify_history=False)
 

@@ -172,11 +172,12 @@ def test_a_renumbered_feed_is_held_shown_and_applied_only_when_accepted(cli, sit
     # Nothing is held any more; --accept names one source.
     again = cli.invoke("crawl", "--source", EE, "--accept")
     assert again.exit_code == 1
-    assert again.stderr == f"{EE}: no held crawl to accept (`drawwatch status` shows which sources are held)\n"
+    assert again.stderr == f"Error: {EE}: no held crawl to accept (`drawwatch status` shows which sources are held)\n"
     for args in ((), ("--source", EE, "--source", "oinp"), ("--source", EE, "--backfill")):
-        usage = cli.invoke("crawl", "--accept", *args)
-        assert usage.exit_code == 2 and usage.stderr.startswith("crawl --accept: name exactly one source"), usage.stderr
-        assert len(usage.stderr.splitlines()) == 1 and usage.stdout == ""
+        usage = cli.invoke("crawl", "--accept", *args)  # a usage error, as every command's (issue 14)
+        assert usage.exit_code == 2 and usage.stderr.startswith("Usage: "), usage.stderr
+        assert usage.stderr.splitlines()[-1].startswith("Error: crawl --accept: name exactly one source")
+        assert usage.stdout == ""
 
 
 # -- the service ------------------------------------------------------------------------------
