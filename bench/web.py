@@ -11,6 +11,8 @@ Prints, median [min-max] of ``--repeat`` requests:
   /api/draws?limit=100; target 30 ms median
   each chart file (cut-off, invitations per month, pool; SVG and PNG) drawn from all the
   draws, as ``drawwatch chart`` draws it; target 1 s
+and beside each, the CPU time it cost per request: on a busy machine the wall time counts
+the wait for a CPU too.
 
 Run:  python bench/web.py [--draws 2000] [--repeat 20]
 """
@@ -67,9 +69,19 @@ def server_ms(url: str) -> float:
     return float(timing.split("dur=")[1])
 
 
-def line(label: str, times: list[float], target: float | None = None) -> None:
+def line(label: str, times: list[float], cpu: float | None = None, target: float | None = None) -> None:
     verdict = "" if target is None else ("  ok" if statistics.median(times) <= target else f"  OVER {target:g}")
-    print(f"  {label:<58} {statistics.median(times):8.1f} ms  [{min(times):.1f}-{max(times):.1f}]{verdict}")
+    spent = "" if cpu is None else f"  cpu {cpu:6.1f} ms"
+    print(f"  {label:<58} {statistics.median(times):8.1f} ms  [{min(times):.1f}-{max(times):.1f}]{spent}{verdict}")
+
+
+def requests(url: str, n: int) -> tuple[list[float], float]:
+    """Server times of ``n`` requests, and the CPU time they cost this process (server and
+    client, per request): on a machine whose other work competes for the CPUs, the part
+    of the wall time that is this work's own."""
+    start = time.process_time()
+    times = [server_ms(url) for _ in range(n)]
+    return times, (time.process_time() - start) * 1000 / n
 
 
 def main() -> None:
@@ -91,13 +103,11 @@ def main() -> None:
             page = f"{app.url}/?limit={total}"
             first = server_ms(page)
             line(f"history page, {total} draws + 2 charts, first (charts drawn)", [first])
-            line(f"history page, {total} draws + 2 charts, next", [server_ms(page) for _ in range(args.repeat)], 150)
-            api = [server_ms(f"{app.url}/api/draws?limit=100") for _ in range(args.repeat)]
-            line("/api/draws?limit=100", api, 30)
+            line(f"history page, {total} draws + 2 charts, next", *requests(page, args.repeat), target=150)
+            line("/api/draws?limit=100", *requests(f"{app.url}/api/draws?limit=100", args.repeat), target=30)
             line("a draw's page (facts, occupations, 2 charts), next",
-                 [server_ms(f"{app.url}/draws/express_entry/237") for _ in range(args.repeat)])
-            line("/feeds/draws.atom (50 entries)", [server_ms(f"{app.url}/feeds/draws.atom")
-                                                    for _ in range(args.repeat)])
+                 *requests(f"{app.url}/draws/express_entry/237", args.repeat))
+            line("/feeds/draws.atom (50 entries)", *requests(f"{app.url}/feeds/draws.atom", args.repeat))
         finally:
             app.stop()
         print("chart files from every draw, as `drawwatch chart` draws them (matplotlib loaded):")
@@ -114,12 +124,12 @@ def main() -> None:
                            ("invitations", lambda fmt: charts.invitations_chart(points, fmt)),
                            ("pool", lambda fmt: charts.pool_chart(draw, fmt))):
             for fmt in charts.FORMATS:
-                times = []
-                for _ in range(max(3, args.repeat // 4)):
+                times, runs, cpu = [], max(3, args.repeat // 4), time.process_time()
+                for _ in range(runs):
                     start = time.perf_counter()
                     make(fmt)
                     times.append((time.perf_counter() - start) * 1000)
-                line(f"{name}.{fmt}", times, 1000)
+                line(f"{name}.{fmt}", times, (time.process_time() - cpu) * 1000 / runs, target=1000)
         reader.dispose()
         engine.dispose()
 
