@@ -10,6 +10,7 @@ from scraper.sources.ab_aaip.parse import parse_ab_processing
 from scraper.sources.ab_aaip.source import URL
 from tests.conftest import DATA
 from tests.md_render import render
+from tests.page_before import page_edited
 
 PAGE = "ab_aaip_processing_information.2026-06-20.md"
 # Table 10 as the page prints it: date, stream or pathway, minimum score, invitations.
@@ -129,3 +130,14 @@ def test_every_stream_has_its_name_in_listings(parsed):
     assert all(name != slug for slug, name in names.items())
     assert names["aees-priority-construction"] == "Alberta Express Entry Stream – Priority Sectors (Construction)"
     assert names["dhcp-ee"] == "Dedicated Health Care Pathway – Express Entry"
+
+
+def test_an_unreadable_count_is_kept_verbatim_and_flagged(tmp_path):
+    """The page with June 12's count typed "about 37"."""
+    body = page_edited(DATA / PAGE, "| 52 | 37 |", "| 52 | about 37 |", tmp_path)
+    result = parse_ab_processing(body, URL)
+    [draw] = [d for d in result.draws if d.key == "2026-06-12/aees-priority-agriculture"]
+    assert (draw.invitations, draw.score_min) == (None, 52)
+    assert draw.extra["raw"] == {"invitations": "about 37"} and draw.flags == ["unreadable_invitations"]
+    assert "invitations_below" not in draw.extra
+    assert result.problems == ["2026-06-12/aees-priority-agriculture: invitations 'about 37' kept verbatim, flagged"]

@@ -164,3 +164,18 @@ def test_every_stream_has_its_name_in_listings(late):
         "Skills Immigration – Build: Construction Trades", "Skills Immigration – Care: Childcare",
         "Skills Immigration – Care: Health", "Skills Immigration – Care: Veterinary Care",
         "Skills Immigration – Innovate: High Economic Impact"]
+
+
+def test_an_unreadable_score_is_kept_verbatim_and_flagged():
+    """The raw page with Care: Health's score of May 6 mistyped ("1O8", a letter O)."""
+    page = data(EARLY)
+    assert page.count(b">108<br>") == 2                      # Care: Health's, then Construction's
+    result = parse_bc_invitations(page.replace(b">108<br>", b">1O8<br>", 1), URL)
+    by = {d.key: d for d in result.draws}
+    health = by["2026-05-06/care-health/points"]
+    assert (health.score_min, health.score_system, health.invitations) == (None, None, 117)
+    assert health.extra["raw"] == {"score": "1O8"} and health.flags == ["unreadable_score"]
+    # Still a selection of some occupations only, whatever its score.
+    assert health.extra["occupations"] == "All priority health care occupations"
+    assert result.problems == ["2026-05-06/care-health/points: score '1O8' kept verbatim, flagged"]
+    assert by["2026-05-06/build-construction-trades/points"].score_min == 108

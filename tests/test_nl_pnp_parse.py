@@ -10,6 +10,7 @@ from scraper.sources.nl_pnp.parse import parse_nl_updates
 from scraper.sources.nl_pnp.source import URL
 from tests.conftest import DATA
 from tests.md_render import render
+from tests.page_before import page_edited
 
 PAGE = "nl_invitations_to_apply_updates.2026-06-20.md"
 # The table as printed, oldest first: date issued, ITAs, and the notes' NLPNP and AIP shares.
@@ -66,3 +67,16 @@ def test_a_captcha_page_or_another_page_is_refused():
     other, _ = render(DATA / "ab_aaip_processing_information.2026-06-20.md")
     with pytest.raises(ParseError, match="no ITA table"):
         parse_nl_updates(other, URL)
+
+
+def test_an_unreadable_count_or_a_split_that_does_not_add_up_is_flagged(tmp_path):
+    body = page_edited(DATA / PAGE, "| 108 | NLPNP – 89, AIP – 19 |", "| 1O8 | NLPNP – 89, AIP – 19 |", tmp_path)
+    result = parse_nl_updates(body, URL)
+    last = result.draws[-1]
+    assert (last.key, last.invitations, last.flags) == ("2026-06-10", None, ["unreadable_invitations"])
+    assert last.extra["raw"] == {"invitations": "1O8"} and last.extra["split"] == {"NLPNP": 89, "AIP": 19}
+    assert result.problems == ["2026-06-10: invitations '1O8' kept verbatim, flagged"]
+    body = page_edited(DATA / PAGE, "| 108 | NLPNP – 89, AIP – 19 |", "| 118 | NLPNP – 89, AIP – 19 |", tmp_path)
+    result = parse_nl_updates(body, URL)
+    assert result.draws[-1].flags == ["split_mismatch"]
+    assert result.problems == ["2026-06-10: the notes' split {'NLPNP': 89, 'AIP': 19} does not add up to 118"]

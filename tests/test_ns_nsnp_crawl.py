@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import DATA
 from tests.md_render import render
+from tests.page_before import page_edited
 from tests.province_cli import ProvinceCli
 
 PATH = "/eoi-selection"
@@ -16,11 +17,7 @@ CAPTCHA = render(DATA / "CAPTCHA_BLOCKED_oinp_updates_2020.2026-06-19.md")[0]
 
 
 def april_pending(folder) -> bytes:
-    text = PAGE.read_text(encoding="utf-8")
-    assert text.count("| April 2026 | 161 |") == 1
-    path = folder / PAGE.name
-    path.write_text(text.replace("| April 2026 | 161 |", "| April 2026 | TBD |"), encoding="utf-8")
-    return render(path)[0]
+    return page_edited(PAGE, "| April 2026 | 161 |", "| April 2026 | TBD |", folder)
 
 
 @pytest.fixture

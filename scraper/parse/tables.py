@@ -108,3 +108,11 @@ def count_cell(text: str, extra: dict, flags: list[str]) -> int | None:
         extra.setdefault("raw", {})["invitations"] = text
         flags.append("unreadable_invitations")
     return None
+
+
+def kept_verbatim(records) -> list[str]:
+    """One problem line per value a table's parser kept verbatim because it could not read
+    it (``extra["raw"]`` beside an ``unreadable_*`` flag; a bound is read, not listed)."""
+    return [f"{r.key}: {field} {text!r} kept verbatim, flagged"
+            for r in records for field, text in sorted((r.extra or {}).get("raw", {}).items())
+            if f"unreadable_{field}" in r.flags]

@@ -82,5 +82,6 @@ def parse_ab_processing(body: bytes, url: str) -> ParseResult:
         raise ParseError("no draw table (Draw date / Worker stream ... / Minimum score of invited candidates / "
                          "Number of invitations): not the AAIP processing information page", url)
     result.draws = number_repeats(records)
+    result.problems += tables.kept_verbatim(result.draws)
     log.debug("%s: %d draws", url, len(result.draws))
     return result

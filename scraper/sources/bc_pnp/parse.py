@@ -147,8 +147,7 @@ def _record(day, stream: str, selection: list[str], score_text: str, count_text:
         extra["route"] = route
         if route == "wage":
             _wage(joined, extra)
-        if route == "points" and joined.strip(" *").lower() not in ("points", "") and low is not None \
-                and not _POINTS.search(joined):
+        if route == "points" and joined.strip(" *").lower() not in ("points", "") and not _POINTS.search(joined):
             # A sector's selection ("Early childhood educators *"): only these occupations.
             extra["occupations"] = "; ".join(line.rstrip(" *") for line in selection)
             listed = _PRIORITY.search(joined)
@@ -274,6 +273,7 @@ def parse_bc_invitations(body: bytes, url: str) -> ParseResult:
     for rows in entrepreneur:
         records += _table_records(_table_lines(rows, result, "entrepreneur"), "entrepreneur", url, result)
     result.draws = number_repeats(records)
+    result.problems += tables.kept_verbatim(result.draws)
     log.debug("%s: %d draws", url, len(result.draws))
     return result
 

@@ -74,5 +74,6 @@ def parse_nl_updates(body: bytes, url: str) -> ParseResult:
     if not found:
         raise ParseError("no ITA table (Date Issued / Number of ITAs Issued): not the NL ITA updates page", url)
     result.draws = number_repeats(records)
+    result.problems += tables.kept_verbatim(result.draws)
     log.debug("%s: %d batches", url, len(result.draws))
     return result

@@ -58,5 +58,6 @@ def parse_ns_selection(body: bytes, url: str) -> ParseResult:
     if not months:
         raise ParseError("no table of months (January 2026 | 363): not the Nova Scotia EOI selection page", url)
     result.draws = number_repeats(records)
+    result.problems += tables.kept_verbatim(result.draws)
     log.debug("%s: %d monthly totals", url, len(result.draws))
     return result
