@@ -122,6 +122,9 @@ def test_a_name_that_matches_nothing_is_the_same_runtime_error_everywhere(db):
                                               ("subscribers", "remove", "nobody"))]
     assert {r.exit_code for r in nobody} == {1}
     assert {r.stderr for r in nobody} == {"Error: no subscriber named 'nobody' (`drawwatch subscribers list` lists them)\n"}
+    unheld = run(config, "crawl", "--source", "express_entry", "--accept")
+    assert (unheld.exit_code, unheld.stderr) == (1, "Error: express_entry: no held crawl to accept "
+                                                    "(`drawwatch status` shows which sources are held)\n")
     # A usage error says so, with the usage, exit 2; a runtime failure has no usage text.
     bad = run(config, "draws", "--source", "bogus")
     assert bad.stderr.startswith("Usage: ") and "\nError: Invalid value" in bad.stderr
