@@ -189,6 +189,11 @@ def test_api_draws_is_the_cli_json_with_pages(site, db):
     filtered = json.loads(fetch(site, "/api/draws?source=express_entry&min_crs=500&since=2026-01-01")[1])
     assert filtered == cli(db[1], "draws", "--source", "express_entry", "--min-crs", "500", "--since", "2026-01-01",
                            "--format", "json")
+    ontario = json.loads(fetch(site, "/api/draws?source=oinp&min_score=80&max_score=90")[1])
+    assert ontario == cli(db[1], "draws", "--source", "oinp", "--min-score", "80", "--max-score", "90",
+                          "--format", "json") and ontario
+    _, body = fetch(site, "/api/draws?min_score=80", 400)
+    assert json.loads(body)["detail"].startswith("min_score: needs source")
     # The last page has no next.
     head, body = fetch(site, "/api/draws?noc=21231&limit=1000")
     assert "link" not in {k.lower() for k in head} and json.loads(body)
@@ -222,7 +227,8 @@ def test_openapi_description_and_offline_docs(site):
     assert {"/api/draws", "/api/draws/latest", "/api/draws/{source}/{key}", "/api/stats",
             "/feeds/draws.atom"} <= set(spec["paths"])
     names = {p["name"] for p in spec["paths"]["/api/draws"]["get"]["parameters"]}
-    assert {"source", "category", "since", "until", "min_crs", "max_crs", "noc", "limit", "offset"} <= names
+    assert {"source", "category", "since", "until", "min_crs", "max_crs", "min_score", "max_score", "noc", "limit",
+            "offset"} <= names
     docs = page(site, "/docs")
     scripts = re.findall(r'(?:src|href)="([^"]+)"', docs)
     assert scripts and all(s.startswith("/") for s in scripts), scripts

@@ -22,12 +22,15 @@ class DrawFilters:
     until: date | None = None
     min_crs: int | None = None
     max_crs: int | None = None
+    min_score: int | None = None
+    max_score: int | None = None
     noc: list[str] = field(default_factory=list)
 
     def query(self):
         """The store's query of these filters (``store.queries.draw_query``)."""
         return queries.draw_query(source=self.source, category=self.category, since=self.since, until=self.until,
-                                  min_crs=self.min_crs, max_crs=self.max_crs, noc2021=self.noc2021)
+                                  min_crs=self.min_crs, max_crs=self.max_crs, min_score=self.min_score,
+                                  max_score=self.max_score, noc2021=self.noc2021)
 
     @property
     def noc2021(self) -> list[str]:
@@ -53,6 +56,10 @@ def draw_filters(
     until: Annotated[str | None, Query(description="On or before this date (YYYY-MM-DD).")] = None,
     min_crs: Annotated[int | None, Query(description="Lowest CRS at least this (CRS-scored draws only).")] = None,
     max_crs: Annotated[int | None, Query(description="Lowest CRS at most this (CRS-scored draws only).")] = None,
+    min_score: Annotated[int | None, Query(description="Lowest score at least this, on the source's own scale "
+                                                       "(needs source).")] = None,
+    max_score: Annotated[int | None, Query(description="Lowest score at most this, on the source's own scale "
+                                                       "(needs source).")] = None,
     noc: Annotated[list[str], Query(description="Draws targeting this NOC (2021, or 2016 through the "
                                                 "crosswalk); repeatable.")] = [],  # noqa: B006 (FastAPI copies it)
 ) -> DrawFilters:
@@ -61,7 +68,11 @@ def draw_filters(
     if source and source not in registry.names():
         bad("source", f"{source!r} is not one of {', '.join(registry.names())}")
     found = DrawFilters(source=source, category=category, since=_day("since", since), until=_day("until", until),
-                        min_crs=min_crs, max_crs=max_crs, noc=[n.strip() for n in noc if n.strip()])
+                        min_crs=min_crs, max_crs=max_crs, min_score=min_score, max_score=max_score,
+                        noc=[n.strip() for n in noc if n.strip()])
+    if (min_score is not None or max_score is not None) and not source:
+        bad("min_score", "needs source: each source scores on its own scale (min_crs/max_crs compare CRS scores "
+                         "across sources)")
     if found.since and found.until and found.since > found.until:
         bad("since", f"{found.since} is after until {found.until}")
     try:
