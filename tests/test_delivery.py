@@ -499,3 +499,26 @@ def test_digest_is_one_message_once_its_time_has_come(engine, hooks, concurrency
     assert {r.status for r in outbox(engine, "dana").values()} == {"sent"}
     assert deliver(engine, config, now=slot + dt.timedelta(days=1)).messages == 0
     assert len(hooks.to("/dana")) == 1
+
+
+def test_every_slot_has_its_send_in_flight(engine, hooks):
+    """``concurrency = 40``, 42 alerts on a channel that holds every request: 40 requests are
+    held at once, no more. (Sent through Apprise's own pool, at most CPU count + 4 and never
+    more than 32 would be in flight, whatever the setting.)"""
+    store_with(engine, *everything_to(hooks, 14))
+    hooks.hanging.update(f"/s{i}" for i in range(14))
+    config = settings(concurrency=40)
+
+    async def held_then_cancelled() -> None:
+        task = asyncio.create_task(deliver_due(engine, config))
+        await asyncio.to_thread(hooks.wait_held, 40, 60)
+        await asyncio.sleep(0.3)  # room for a 41st, were more sent than slots
+        assert len(hooks.held) == 40
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        hooks.unhang()
+
+    asyncio.run(held_then_cancelled())
+    assert deliver(engine, config).sent == 42
+    assert len(set(received(hooks, 14))) == 42
