@@ -3,18 +3,22 @@ conditions left unmet, in sentences a user can check against the official page.
 
 ``evaluate`` is pure (a profile, a draw, the draw's NOC 2021 codes). ``enqueue_matches``
 is the ingest's matcher: it runs inside the transaction that stores the draws, so an
-outbox row exists exactly when its draw does.
+outbox row exists exactly when its draw does. It evaluates only the candidates a query
+selects for each draw (``notifier.candidates``), a superset of the profiles it matches.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Iterable
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from notifier.bulk import insert_rows
+from notifier.candidates import candidates
 from notifier.profile import PROVINCES, MatchProfile
+from notifier.profile_index import CHUNK, decode, indexed, refresh
 from notifier.wake import notify_outbox
 from scraper.sources import registry
 from scraper.sources.checks import Checks
@@ -113,11 +117,6 @@ def evaluate(profile: MatchProfile, draw: Draw, nocs: dict[str, str] | None = No
 # -- the outbox ----------------------------------------------------------------------
 
 
-def load_profiles(session: Session) -> list[MatchProfile]:
-    rows = session.exec(select(Subscriber.id, Subscriber.profile).where(col(Subscriber.active).is_(True)))
-    return [MatchProfile.from_profile(profile, subscriber_id) for subscriber_id, profile in rows]
-
-
 def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime, **extra) -> dict:
     row = dict(subscriber_id=profile.subscriber_id, draw_id=draw.id, kind="alert", ref="alert", status="pending",
                digest=profile.digest, interests=decision.interests, reasons=decision.reasons,
@@ -127,8 +126,8 @@ def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime
     return row
 
 
-def _corrections(session: Session, profiles: dict[int, MatchProfile], draws: list[Draw],
-                 shared: dict[int, DrawFacts], now: dt.datetime) -> tuple[list[dict], set[tuple[int, int]]]:
+def _corrections(session: Session, draws: list[Draw], shared: dict[int, DrawFacts],
+                 now: dt.datetime) -> tuple[list[dict], set[tuple[int, int]]]:
     """Rows owed for corrected draws, and the (subscriber, draw) pairs already alerted.
 
     A correction states what changed since the subscriber was last told (the alert, or
@@ -141,6 +140,7 @@ def _corrections(session: Session, profiles: dict[int, MatchProfile], draws: lis
     for note in session.exec(select(Notification).where(col(Notification.draw_id).in_(list(by_id)))
                              .order_by(Notification.id)):
         history.setdefault((note.subscriber_id, note.draw_id), []).append(note)
+    profiles = indexed(session, {sid for sid, _ in history})  # those told: a correction is theirs only
     alerted = set()
     for (subscriber_id, draw_id), notes in history.items():
         alert = next((n for n in notes if n.kind == "alert"), None)
@@ -176,7 +176,7 @@ def _corrections(session: Session, profiles: dict[int, MatchProfile], draws: lis
     return rows, alerted
 
 
-def _first_alert_due(session: Session, draws: list[Draw], profiles: dict[int, MatchProfile]) -> dict[int, set[int]]:
+def _first_alert_due(session: Session, draws: list[Draw], ids: set[int]) -> dict[int, set[int]]:
     """For changed draws: the subscribers who may still get a first alert about it.
 
     A change is not news: only a draw first seen after its source's baseline, and after
@@ -185,8 +185,9 @@ def _first_alert_due(session: Session, draws: list[Draw], profiles: dict[int, Ma
     draw that only now matches (a later page completed it) gets its first alert. A
     baseline draw, or one older than the subscriber, never does.
     """
-    created = {sid: as_utc(when) for sid, when in session.exec(
-        select(Subscriber.id, Subscriber.created).where(col(Subscriber.id).in_(list(profiles))))}
+    ids = sorted(ids)
+    created = {sid: as_utc(when) for start in range(0, len(ids), CHUNK) for sid, when in session.exec(
+        select(Subscriber.id, Subscriber.created).where(col(Subscriber.id).in_(ids[start:start + CHUNK])))}
     sources = {d.source for d in draws}
     baselines = {source: baseline_end(session, source) for source in sources}
     pasts = {source: history_before(session, source) for source in sources}
@@ -197,6 +198,12 @@ def _first_alert_due(session: Session, draws: list[Draw], profiles: dict[int, Ma
                 and not (past is not None and draw.date is not None and draw.date < past))
         due[draw.id] = {sid for sid, when in created.items() if news and seen >= when}
     return due
+
+
+def _plain(draw: Draw) -> SimpleNamespace:
+    """The draw's columns as a plain object: the rules read them once per candidate, and
+    an ORM attribute costs many times a plain one."""
+    return SimpleNamespace(**{c.key: getattr(draw, c.key) for c in Draw.__table__.columns})
 
 
 def _refresh(note: Notification, decision: Decision) -> None:
@@ -213,28 +220,32 @@ def enqueue_matches(session: Session, report) -> int:
     changed = [draw for draw, _ in report.changed]
     if not changed and all(d.key in report.history for d in report.new):
         return 0
-    profiles = {p.subscriber_id: p for p in load_profiles(session)}
-    if not profiles:
-        return 0
+    refresh(session)  # the profile index the candidates are selected from
     now = utcnow()
     # A backfilled year is stored, not announced (store.ingest.HISTORY_MARGIN).
     draws = [*(d for d in report.new if d.key not in report.history), *changed]
     shared = {draw.id: draw_facts(draw) for draw in draws}  # once per draw, not per subscriber
-    rows, alerted = _corrections(session, profiles, changed, shared, now) if changed else ([], set())
-    late = _first_alert_due(session, changed, profiles) if changed else {}
+    rows, alerted = _corrections(session, changed, shared, now) if changed else ([], set())
+    # The full check runs on the candidates only (notifier.candidates: a superset of the matches).
+    found = {draw.id: session.execute(candidates(draw, shared[draw.id])).all() for draw in draws}
+    late = _first_alert_due(session, changed, {sid for d in changed for sid, _ in found[d.id]}) if changed else {}
+    profiles: dict[int, MatchProfile] = {}
     for draw in draws:
-        for profile in profiles.values():
-            if (profile.subscriber_id, draw.id) in alerted:
+        plain = _plain(draw)
+        for subscriber_id, text in found[draw.id]:
+            if (subscriber_id, draw.id) in alerted:
                 continue
-            if draw.id in late and profile.subscriber_id not in late[draw.id]:
+            if draw.id in late and subscriber_id not in late[draw.id]:
                 continue
-            decision = evaluate(profile, draw, shared=shared[draw.id])
+            profile = profiles.get(subscriber_id) or profiles.setdefault(subscriber_id, decode(subscriber_id, text))
+            decision = evaluate(profile, plain, shared=shared[draw.id])
             if decision.matched:
                 rows.append(_row(profile, draw, decision, now))
     if rows:
-        # Core bulk insert: a draw matching a large share of 100,000 profiles must not
-        # build 100,000 ORM objects inside the ingest transaction.
-        session.execute(insert(Notification), rows)
+        # One executemany: a draw matching a large share of 100,000 profiles must not
+        # build 100,000 ORM objects, nor convert its shared facts 100,000 times, inside
+        # the ingest transaction.
+        insert_rows(session, Notification.__table__, rows)
         notify_outbox(session)  # idle deliverers in every process wake at the commit
     return len(rows)
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from notifier.config import NotifierConfig
 from notifier.profile import Profile
+from notifier.profile_index import refresh
 from notifier.secrets import remember
 from store.models import Notification, Subscriber, utcnow
 
@@ -61,6 +62,11 @@ def sync_config(session: Session, settings: NotifierConfig) -> None:
             # Kept (its outbox history refers to it) but no longer matched nor sent to.
             row.active, row.updated = False, now
             session.add(row)
+    if session.new or session.dirty:
+        # The matcher's profile index, in the same transaction. Only then: a sync that
+        # changes nothing writes nothing (the service starts beside a busy database); an
+        # index made stale by other means is rebuilt by the matcher's own refresh.
+        refresh(session)
     session.commit()
 
 
@@ -94,6 +100,7 @@ def add(session: Session, data: dict[str, Any]) -> Subscriber:
         raise ProfileError(f"name: a subscriber named {profile.name!r} exists already ({hint})")
     row = Subscriber(name=profile.name, origin="cli", profile=_stored(profile))
     session.add(row)
+    refresh(session)  # the matcher's profile index, in the same transaction
     session.commit()
     return row
 
@@ -118,6 +125,7 @@ def edit(session: Session, name: str, changes: dict[str, Any], clear: tuple[str,
         raise ProfileError("name: a subscriber cannot be renamed (remove it and add it again)")
     row.profile, row.updated = _stored(validate(data)), utcnow()
     session.add(row)
+    refresh(session)  # the matcher's profile index, in the same transaction
     session.commit()
     return row
 
@@ -127,6 +135,7 @@ def remove(session: Session, name: str) -> int:
     row = _editable(session, name)
     gone = session.exec(delete(Notification).where(Notification.subscriber_id == row.id)).rowcount
     session.delete(row)
+    refresh(session)  # the matcher's profile index, in the same transaction
     session.commit()
     return gone
 

@@ -170,6 +170,46 @@ class Subscriber(SQLModel, table=True):
     updated: dt.datetime = Field(default_factory=utcnow)
 
 
+class ProfileIndex(SQLModel, table=True):
+    """A subscriber's profile in columns the matcher's query selects candidates on
+    (``notifier.profile_index`` keeps it current, and rebuilds what is missing or stale
+    from ``Subscriber``). Lists are stored ",a,b," ("" for none: every source/province)."""
+
+    subscriber_id: int = Field(primary_key=True)
+    stamp: dt.datetime  # the subscriber's ``updated`` this row was built from
+    active: bool = True
+    sources: str = ""
+    provinces: str = ""
+    programs: str = ""
+    crs: Optional[int] = Field(default=None, index=True)
+    nclc: Optional[int] = None
+    clb: Optional[int] = None
+    ee_created: Optional[dt.date] = None
+    eoi_created: Optional[dt.date] = None
+    wants_all: bool = Field(default=False, index=True)
+    wants_targeted: bool = False
+    wants_eligible: bool = False  # eligible draws or near misses
+    margin: int = 0  # points under a cut-off still worth telling (near misses), else 0
+    match: str = ""  # notifier.profile.MatchProfile in JSON: what the full check reads
+
+
+class ProfileNoc(SQLModel, table=True):
+    """A NOC 2021 unit group of a subscriber's profile (a 2016 code: each code it became)."""
+
+    noc2021: str = Field(primary_key=True)
+    subscriber_id: int = Field(primary_key=True, index=True)
+
+
+class ProfilePoints(SQLModel, table=True):
+    """A subscriber's points in one province's own scoring system."""
+
+    __table_args__ = (Index("ix_profilepoints_score", "province", "points"),)
+
+    subscriber_id: int = Field(primary_key=True)
+    province: str = Field(primary_key=True)
+    points: int
+
+
 class Notification(SQLModel, table=True):
     """The outbox: one row per message owed to a subscriber about a draw.
 

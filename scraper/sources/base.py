@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scraper.sources.checks import Checks, day
+from scraper.sources.needs import Needs
 
 # Real corrections touch one or two draws; more stored draws than this rewritten or
 # renumbered by one crawl (or any lost) is a broken or redesigned source until a person
@@ -215,6 +216,11 @@ class Source:
         ``facts`` is what every decision on the draw shares (``notifier.match.DrawFacts``).
         Returns whether the draw targets one of the profile's occupations."""
         return bool(facts.targeted) and checks.occupations(profile, facts.targeted, draw, "the draw targets")
+
+    def needs(self, draw: DrawLike, facts: Any) -> Needs | None:
+        """What ``check`` asks of an eligible profile, for the matcher's query
+        (``scraper.sources.needs``); None: nothing known, every profile is checked."""
+        return None
 
     def noc_lists(self, codes2021: Iterable[str]) -> dict[str, list[str]]:
         """{column: labels} of the source's lists holding one of these NOC 2021 codes

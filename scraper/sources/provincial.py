@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from scraper.sources.base import DrawLike, Source
-from scraper.sources.checks import Checks
+from scraper.sources.checks import Checks, local_day
+from scraper.sources.needs import Needs
 
 
 class ProvincialSource(Source):
@@ -46,6 +47,17 @@ class ProvincialSource(Source):
         else:
             checks.window(draw, profile.eoi_created, "expression of interest")
         return targets
+
+    def needs(self, draw: Any, facts: Any) -> Needs:
+        # check's conditions above, as the query asks them (profile_score's choice of score).
+        occupations = facts.targeted or facts.stream_nocs
+        need_fr, need_en = self.language_streams.get(draw.program, (None, None))
+        crs = draw.score_system == "crs"
+        start, end = draw.window_start, draw.window_end
+        created = None if start is None and end is None else (
+            "ee" if crs else "eoi", start and local_day(start), end and local_day(end))
+        return Needs(score="crs" if crs else self.province, nclc=need_fr, clb=need_en, created=created,
+                     occupations=frozenset(occupations) if occupations else None)
 
     @staticmethod
     def _language(checks: Checks, profile: Any, need_fr: int, need_en: int) -> None:

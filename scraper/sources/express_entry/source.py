@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from scraper.sources.base import DrawLike, Source
 from scraper.sources.checks import Checks, day
+from scraper.sources.needs import Needs
 from scraper.sources.express_entry.categories import (CATEGORIES, categories_for_noc, category_nocs,
                                                       category_version)
 from store.reference.programs import PROGRAM_NAMES
@@ -66,6 +67,17 @@ class ExpressEntry(Source):
             checks.check(None, "", f"round name {draw.title!r} is not a known program or category")
         checks.score(draw, profile.crs, "CRS", profile.ee_profile_created)
         return targets
+
+    def needs(self, draw: Any, facts: Any) -> Needs:
+        # check's conditions above, as the query asks them.
+        slug = draw.program or "unknown"
+        category = CATEGORIES.get(slug)
+        programs = {slug} if slug in PROGRAM_NAMES else set(draw.programs_covered or ())
+        occupation = category is not None and category.kind == "occupation"
+        return Needs(score="crs", programs=frozenset(programs) or None,
+                     nclc=FRENCH_CATEGORY_NCLC if category is not None and category.kind == "language" else None,
+                     occupations=frozenset(facts.on_list) if occupation and facts.on_list else None,
+                     impossible=category is None or (occupation and not facts.on_list))
 
     @staticmethod
     def _programs(checks: Checks, profile: Any, draw: Any, slug: str) -> None:

@@ -1,0 +1,68 @@
+"""Many rows into one table at once, for the matcher's outbox rows: one ``executemany``
+(SQLite), or INSERTs of a thousand rows each (PostgreSQL).
+
+SQLAlchemy's bulk insert converts every value of every row through its column type
+(``json.dumps`` six times a row for the outbox) and builds its parameters row by row;
+at a hundred thousand rows inside the ingest transaction that was most of the time
+spent. Here each value goes through the same column type's conversion, but a value
+many rows share (the draw's facts, the same reasons worded the same way, the time of
+the run) is converted once, and the rows go to the driver as they are.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Table, insert
+from sqlmodel import Session
+
+PG_ROWS = 1_000  # rows per INSERT on PostgreSQL (at most 65,535 values a statement)
+
+
+def _converted(values: list, convert) -> list:
+    """``convert`` applied to each value, once per distinct value (lists by content, as
+    reasons worded alike; other unhashable values, the draw's facts, by identity)."""
+    seen: dict = {}
+    out = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        key = (type(value), tuple(value)) if type(value) is list else (type(value), value)
+        try:
+            out.append(seen[key])
+        except KeyError:
+            out.append(seen.setdefault(key, convert(value)))
+        except TypeError:  # unhashable: a dict, or a list of dicts
+            key = type(value) if not value else id(value)  # empty ones are all alike
+            out.append(seen[key] if key in seen else seen.setdefault(key, convert(value)))
+    return out
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
+    """INSERT ``rows`` (dicts with the same keys, Python values as the ORM takes them)."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    keys = list(rows[0])
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    order = list(compiled.positiontup) if compiled.positional else keys
+    columns = []
+    for key in order:
+        values = [row[key] for row in rows]
+        # The column type's own conversion for this database, as the ORM would apply it.
+        convert = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        columns.append(values if convert is None else _converted(values, convert))
+    params = list(zip(*columns))
+    if dialect.name == "postgresql":
+        # Rows of VALUES per statement: executemany still runs one INSERT per row on
+        # the server, which at a hundred thousand rows costs more than all the rest.
+        quote = dialect.identifier_preparer
+        head = (f"INSERT INTO {quote.format_table(table)} "
+                f"({', '.join(quote.format_column(table.c[k]) for k in order)}) VALUES ")
+        one = f"({', '.join(['%s'] * len(order))})"
+        for start in range(0, len(params), PG_ROWS):
+            batch = params[start:start + PG_ROWS]
+            connection.exec_driver_sql(head + ", ".join([one] * len(batch)), tuple(v for row in batch for v in row))
+        return
+    if not compiled.positional:
+        params = [dict(zip(order, values)) for values in params]
+    connection.exec_driver_sql(compiled.string, params)

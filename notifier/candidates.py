@@ -1,0 +1,87 @@
+"""The profiles a draw may concern, selected in SQL from the profile index: every profile
+the full check (``notifier.match.evaluate``) would find a match is among them, so that
+check runs on these only and the work grows with the matches, not the subscribers.
+
+A profile is a candidate when it is active, the draw's source and province are among
+its own (or it names none), and one of what it wants to be told about can hold:
+  every draw ("all");
+  a draw targeting its occupations ("targeted"): one of its NOC 2021 codes is among
+    those the draw names, crosswalks, lists or accepts;
+  a draw it is eligible for, or misses by its near-miss margin ("eligible",
+    "near_miss"): the conditions the source's rules state (``Source.needs``:
+    programs, language levels, occupations, profile dates) hold, and its score is
+    within the draw's range, its margin under the cut-off counting as in.
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from scraper.sources import registry
+from scraper.sources.needs import Needs
+from store.models import Draw, ProfileIndex, ProfileNoc, ProfilePoints
+
+I = ProfileIndex
+
+
+def _listed(column, value: str) -> ColumnElement:
+    """``column`` (",a,b," or "" for every value) admits ``value``."""
+    return or_(column == "", column.like(f"%,{value},%"))
+
+
+def _has_noc(codes) -> ColumnElement:
+    return I.subscriber_id.in_(select(ProfileNoc.subscriber_id).where(ProfileNoc.noc2021.in_(sorted(codes))))
+
+
+def _score_band(draw: Draw, needs: Needs) -> ColumnElement:
+    """The profile's score inside the draw's range, or under its cut-off by at most the
+    profile's near-miss margin (``scraper.sources.checks.Checks.score``)."""
+    lo, hi = draw.score_min, draw.score_max
+    if needs.score is None or (lo is None and hi is None):
+        return true()
+
+    def band(score) -> ColumnElement:
+        return and_(score.is_not(None), *([score + I.margin >= lo] if lo is not None else []),
+                    *([score <= hi] if hi is not None else []))
+
+    if needs.score == "crs":
+        return band(I.crs)
+    return exists().where(ProfilePoints.subscriber_id == I.subscriber_id, ProfilePoints.province == needs.score,
+                          band(ProfilePoints.points))
+
+
+def _may_qualify(draw: Draw, needs: Needs | None) -> ColumnElement:
+    """Eligible, or a near miss, is possible under the rules' stated conditions."""
+    if needs is None:
+        return I.wants_eligible
+    if needs.impossible:
+        return false()
+    terms = [I.wants_eligible, _score_band(draw, needs)]
+    if needs.programs is not None:
+        terms.append(or_(*(I.programs.like(f"%,{p},%") for p in sorted(needs.programs))))
+    if needs.nclc:
+        terms.append(func.coalesce(I.nclc, 0) >= needs.nclc)
+    if needs.clb:
+        terms.append(func.coalesce(I.clb, 0) >= needs.clb)
+    if needs.occupations is not None:
+        terms.append(_has_noc(needs.occupations))
+    if needs.created is not None:
+        which, first, last = needs.created
+        column = I.ee_created if which == "ee" else I.eoi_created
+        terms += [column.is_not(None), *([column >= first] if first else []), *([column <= last] if last else [])]
+    return and_(*terms)
+
+
+def candidates(draw: Draw, facts) -> select:
+    """SELECT (subscriber_id, match) of the candidate profiles for ``draw``
+    (``facts``: its ``notifier.match.DrawFacts``)."""
+    source = registry.get(draw.source)
+    wanted = [I.wants_all]
+    occupations = {*facts.targeted, *facts.on_list, *facts.stream_nocs}
+    if occupations:
+        wanted.append(and_(I.wants_targeted, _has_noc(occupations)))
+    wanted.append(_may_qualify(draw, source.needs(draw, facts)))
+    where = [I.active.is_(True), _listed(I.sources, draw.source), or_(*wanted)]
+    if source.province:
+        where.append(_listed(I.provinces, source.province))
+    return select(I.subscriber_id, I.match).where(*where).order_by(I.subscriber_id)
