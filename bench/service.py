@@ -7,13 +7,20 @@ Prints:
      subscribers and an operator configured, the notifier matching and sending by Apprise;
   2. CPU time of one idle poll of every enabled source (every page answers 304), and of
      one outbox sweep with nothing due;
-  3. the service's resident memory after 10 and after 1,000 idle polls.
+  3. the service's resident memory after 10 and after 1,000 idle polls;
+  4. with the default schedules: the median time from a draw's publication to the
+     subscriber's email, over publication moments drawn at random in weekday business
+     hours (Toronto time), each waiting for the next poll the real trigger (jitter
+     included) gives, plus (1)'s measured time from the new feed served to the email;
+     and the CPU per day of the polls those schedules make when every answer is 304 (the
+     polls per day of each source times (2)'s CPU of one idle poll of it), beside the
+     schedules before every-minute polling.
 (2) and (3) run the service's own code (``Service.crawl`` of every source on one Scrapy
 runner and one loop, then ``Service.send_due``, as ``serve``'s sender does) back to back
 in a child process, so that 1,000 polls take a minute instead of 1,000 poll intervals and
 the HTTP server's CPU is not counted.
 
-Run:  python bench/service.py [--trials 5] [--interval 2] [--polls 1000]
+Run:  python bench/service.py [--trials 5] [--interval 2] [--polls 1000] [--samples 20000]
       python bench/service.py --real-process [--polls 1000]   (3. on the real process, slowly)
 """
 from __future__ import annotations
@@ -52,9 +59,14 @@ OINP_LEDGERS = {"/page/ontario-immigrant-nominee-program-oinp-invitations-apply"
 
 
 def serve_sources(site: Site, oinp: bool) -> str:
-    """Put every source's pages on ``site``; the config tables pointing at them."""
+    """Put every source's pages on ``site``; the config tables pointing at them (every
+    other registered source disabled: its default URL is on the internet)."""
+    from scraper.sources.registry import SOURCES
+
     site.put(FEED, (DATA / OLD).read_bytes())
     tables = f'[sources.express_entry]\nurl = "{site.url(FEED)}"\n'
+    tables += "".join(f"[sources.{name}]\nenabled = false\n" for name in SOURCES
+                      if name not in ("express_entry", "oinp"))
     if not oinp:
         return tables + "[sources.oinp]\nenabled = false\n"
     year = time.gmtime().tm_year
@@ -157,14 +169,19 @@ def poller(config: str, polls: int) -> None:
 
     async def main():
         service._setup()
+        await service._refresh()  # takes the sources' crawl leases, as serve does
         baseline = await asyncio.gather(*(service.crawl(n) for n in service.names))
         await service.send_due()
         out = {"sources": service.names, "baseline": [o.run.outcome if o else "crashed" for o in baseline],
-               "cpu": [], "sweep_cpu": [], "rss_mib": {0: rss_mib()}, "outcomes": set()}
+               "cpu": [], "source_cpu": {n: [] for n in service.names}, "sweep_cpu": [],
+               "rss_mib": {0: rss_mib()}, "outcomes": set()}
         for i in range(1, polls + 1):
-            start = time.process_time()
-            outcomes = await asyncio.gather(*(service.crawl(n) for n in service.names))
-            out["cpu"].append(time.process_time() - start)
+            outcomes = []
+            for name in service.names:  # one after the other: each source's own CPU
+                start = time.process_time()
+                outcomes.append(await service.crawl(name))
+                out["source_cpu"][name].append(time.process_time() - start)
+            out["cpu"].append(sum(cpu[-1] for cpu in out["source_cpu"].values()))
             start = time.process_time()
             await service.send_due()
             out["sweep_cpu"].append(time.process_time() - start)
@@ -241,11 +258,86 @@ def real_process_polls(polls: int) -> dict:
         site.stop()
 
 
+# -- 4. the default schedules: latency and CPU per day --------------------------------
+
+TORONTO = "America/Toronto"
+# The defaults before every-minute polling in business hours (for comparison).
+BEFORE = {"express_entry": ["*/5 8-19 * * mon-fri", "0 * * * *"], "oinp": ["*/10 8-18 * * mon-fri", "0 */2 * * *"]}
+PUBLISHED = (9, 17)  # draws are announced on weekdays between these hours, Toronto time
+MONDAY = (2026, 11, 23)  # a week without a holiday or a clock change
+
+
+def polls_per_day(schedule: list[str]) -> float:
+    """Runs of ``schedule`` in one week, per day (jitter moves runs, it adds none)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from scraper.schedule import make_trigger
+    from scraper.sources.base import SourceSettings
+
+    trigger = make_trigger("bench", SourceSettings(schedule=schedule, jitter=0), TORONTO)
+    start = datetime(*MONDAY, tzinfo=ZoneInfo(TORONTO))
+    end, t, previous, n = start + timedelta(days=7), start, None, 0
+    while True:
+        t = trigger.get_next_fire_time(previous, t)
+        if t is None or t >= end:
+            return n / 7
+        n, previous, t = n + 1, t, t + timedelta(seconds=1)
+
+
+def waits(schedule: list[str], samples: int, seed: int = 7) -> list[float]:
+    """Seconds from each of ``samples`` random publication moments (weekdays, PUBLISHED
+    hours) to the next poll the source's real trigger gives, its jitter included."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from scraper.schedule import make_trigger
+    from scraper.sources.base import SourceSettings
+
+    rng = random.Random(seed)
+    src = SourceSettings(schedule=schedule)  # the default jitter, bounded as the service bounds it
+    trigger = make_trigger("bench", src, TORONTO)
+    monday = datetime(*MONDAY, PUBLISHED[0], tzinfo=ZoneInfo(TORONTO))
+    out = []
+    for _ in range(samples):
+        at = monday + timedelta(days=rng.randrange(5), seconds=rng.uniform(0, (PUBLISHED[1] - PUBLISHED[0]) * 3600))
+        # The poll due before ``at`` may run after it (its jitter): the first run at or after it.
+        previous = trigger.get_next_fire_time(None, at - timedelta(minutes=5))
+        fire = previous
+        while fire is not None and fire < at:
+            fire = trigger.get_next_fire_time(previous, previous + timedelta(seconds=1))
+            previous = fire
+        out.append((fire - at).total_seconds())
+    return out
+
+
+def schedule_figures(processing: float, source_cpu: dict[str, list[float]], samples: int) -> None:
+    from scraper.sources.registry import SOURCES
+
+    print(f"default schedules (read in {TORONTO}), every poll answered 304; draws published at random moments "
+          f"on weekdays {PUBLISHED[0]:02d}:00-{PUBLISHED[1]:02d}:00 ({samples} samples), each alerted "
+          f"{processing:.2f} s after the poll that finds it (1.'s median, new feed served -> email):")
+    for label, schedules in (("now", {n: SOURCES[n].default_settings().schedule for n in BEFORE}),
+                             ("before", BEFORE)):
+        day_cpu = 0.0
+        for name, schedule in schedules.items():
+            per_day = polls_per_day(schedule)
+            cpu = statistics.median(source_cpu[name][10:] or source_cpu[name])
+            day_cpu += per_day * cpu
+            latency = [w + processing for w in waits(schedule, samples)]
+            print(f"  {label:<6} {name:<14} {', '.join(schedule):<36} {per_day:6.0f} polls/day x "
+                  f"{cpu * 1000:5.1f} ms = {per_day * cpu:6.1f} s CPU/day; alert latency median "
+                  f"{statistics.median(latency):5.1f} s, mean {statistics.fmean(latency):5.1f} s, "
+                  f"p95 {sorted(latency)[int(len(latency) * 0.95)]:5.1f} s")
+        print(f"  {label:<6} both sources: {day_cpu:.1f} s CPU per day ({day_cpu / 864:.3f}% of one core)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--interval", type=int, default=2, help="poll interval of the latency trials (s)")
     parser.add_argument("--polls", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=20000, help="publication moments drawn for 4.")
     parser.add_argument("--poller", help=argparse.SUPPRESS)
     parser.add_argument("--real-process", action="store_true",
                         help="only measure RSS and CPU of the real serve process polling every second "
@@ -294,6 +386,10 @@ def main() -> None:
         label = "after the baseline" if n == "0" else f"after {n:>5} idle polls"
         print(f"  RSS {label}: {mib:.1f} MiB")
     print(f"  mail sent while idle: {idle['mail']}")
+    for name in idle["sources"]:
+        per = idle["source_cpu"][name][10:] or idle["source_cpu"][name]
+        print(f"  CPU per idle poll of {name}: median {statistics.median(per) * 1000:.1f} ms")
+    schedule_figures(statistics.median(after), idle["source_cpu"], args.samples)
 
 
 if __name__ == "__main__":
