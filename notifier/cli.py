@@ -18,7 +18,7 @@ from store.cli import no_draw
 from store.models import Draw, Notification, Subscriber, as_utc
 from store.options import (DATE, DATE_FORM, fail, format_option, limit_option, since_option, source_option,
                            usage)
-from store.output import QuietLogs, emit, readable, render
+from store.output import QuietLogs, emit, ordered, readable, render
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def show_cmd(ctx, name, fmt):
     if fmt != "table":
         click.echo(render([row], fmt, PROFILE_SHOWN))
         return
-    shown = {k: v for k, v in row.items() if v not in (None, "", [], {})}  # unset fields: as draws show
+    shown = {k: v for k, v in ordered(row, PROFILE_SHOWN).items() if v not in (None, "", [], {})}  # as draws show
     width = max(len(k) for k in shown)
     for key, value in shown.items():
         click.echo(f"{key:>{width}}: {readable(value)}")

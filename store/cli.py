@@ -78,7 +78,7 @@ def show_cmd(ctx, key, source, fmt):
             usage(f"key {key!r} exists in {', '.join(d.source for d in found)}: add --source")
         detail = queries.draw_detail(session, found[0])
     if fmt != "table":
-        click.echo(render([detail], fmt))
+        click.echo(render([detail], fmt, (*SHOW_ORDER, "nocs_2021", "text", "revisions")))  # the table's order
         return
     for name in SHOW_ORDER:
         value = detail.get(name)

@@ -176,6 +176,10 @@ def test_every_listing_in_three_formats(db, args):
         # The table's columns come first, in its order.
         columns = table.stdout.splitlines()[0].split()
         assert header[:len(columns)] == columns
+    elif "show" in args:  # one record, a field a line: in the JSON's order
+        fields = [line.split(":")[0].strip() for line in table.stdout.splitlines()
+                  if line.startswith(" ") and ":" in line and line.split(":")[0].strip() in header]
+        assert len(fields) > 5 and fields == [k for k in header if k in fields]
     # Nested values in a CSV cell are JSON, never Python's repr.
     assert "{'" not in csv_out.stdout and "['" not in csv_out.stdout
     assert len(records) == len(rows) + 1
