@@ -243,5 +243,8 @@ def test_not_a_pdf_and_not_the_statistics_page_are_errors():
         parse_sk_selections(b"<html><title>Access denied</title>captcha</html>", URL)
     with pytest.raises(ParseError, match="unreadable PDF|no selection table"):
         parse_sk_selections(data(PDF)[:4000], URL)
+    # A stream filter pypdf does not know (a damaged document): a ParseError, not pypdf's own.
+    with pytest.raises(ParseError, match="unreadable PDF: NotImplementedError"):
+        parse_sk_selections(data(PDF).replace(b"/FlateDecode", b"/FlateDecodX"), URL)
     with pytest.raises(ParseError, match="not the SINP processing statistics page"):
         parse_sk_statistics(b"<html><body><h1>Just a moment...</h1></body></html>", URL)

@@ -43,7 +43,7 @@ _UKRAINE = re.compile(r"country of residence is Ukraine", re.IGNORECASE)
 
 def _pdf_text(body: bytes, url: str) -> list[str]:
     from pypdf import PdfReader  # deferred: only a crawl of Saskatchewan reads a PDF
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     if not body.startswith(b"%PDF"):
         raise ParseError("not a PDF (the selection results are published as one)", url)
@@ -52,7 +52,11 @@ def _pdf_text(body: bytes, url: str) -> list[str]:
     try:
         reader = PdfReader(io.BytesIO(body))
         return [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    # A damaged PDF fails inside pypdf in many ways (its own errors; Python's from objects
+    # of the wrong type, a reference loop, a filter name it does not know): each is a
+    # document that cannot be read.
+    except (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, ZeroDivisionError,
+            RuntimeError) as exc:
         raise ParseError(f"unreadable PDF: {type(exc).__name__}: {exc}", url) from None
 
 
