@@ -36,9 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import delete, insert  # noqa: E402
+from sqlalchemy import delete  # noqa: E402
 from sqlmodel import col, func, select  # noqa: E402
 
+from notifier.bulk import insert_rows  # noqa: E402
 from notifier.candidates import candidates  # noqa: E402
 from notifier.match import draw_facts, enqueue_matches  # noqa: E402
 from notifier.profile_index import refresh  # noqa: E402
@@ -164,8 +165,8 @@ def store_subscribers(engine, rows, chunk: int = 20_000) -> None:
     rows = iter(rows)
     while batch := list(islice(rows, chunk)):
         with session(engine) as s:
-            s.execute(insert(Subscriber), [dict(name=p["name"], origin="cli", active=True, profile=p,
-                                                created=now, updated=now) for p in batch])
+            insert_rows(s, Subscriber.__table__, [dict(name=p["name"], origin="cli", active=True, profile=p,
+                                                       created=now, updated=now) for p in batch])
             s.commit()
     with session(engine) as s:
         refresh(s)

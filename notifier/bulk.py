@@ -1,5 +1,5 @@
-"""Many rows into one table at once, for the matcher's outbox rows: one ``executemany``
-(SQLite), or INSERTs of a thousand rows each (PostgreSQL).
+"""Many rows into one table at once, for the matcher's outbox rows and the profile
+index: one ``executemany`` (SQLite), or INSERTs of a thousand rows each (PostgreSQL).
 
 SQLAlchemy's bulk insert converts every value of every row through its column type
 (``json.dumps`` six times a row for the outbox) and builds its parameters row by row;
@@ -31,6 +31,7 @@ def _converted(values: list, convert) -> list:
         except KeyError:
             out.append(seen.setdefault(key, convert(value)))
         except TypeError:  # unhashable: a dict, or a list of dicts
+            # By identity: the caller's rows hold every value, so no id is reused meanwhile.
             key = type(value) if not value else id(value)  # empty ones are all alike
             out.append(seen[key] if key in seen else seen.setdefault(key, convert(value)))
     return out

@@ -14,9 +14,10 @@ import json
 import logging
 from typing import Iterable
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlmodel import Session
 
+from notifier.bulk import insert_rows
 from notifier.profile import MatchProfile
 from store.models import ProfileIndex, ProfileNoc, ProfilePoints, Subscriber
 
@@ -104,8 +105,7 @@ def refresh(session: Session) -> int:
             nocs += n
             points += p
         for table, batch in ((ProfileIndex, rows), (ProfileNoc, nocs), (ProfilePoints, points)):
-            if batch:
-                session.execute(insert(table), batch)
+            insert_rows(session, table.__table__, batch)
     if stale or orphans:
         log.info("profile index: %d profiles indexed, %d dropped", len(stale), len(orphans))
     return len(stale)
