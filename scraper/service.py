@@ -191,7 +191,10 @@ class Service:
                 pass
             if self._letting_go.is_set():
                 return
-            await self._refresh()
+            try:
+                await self._refresh()
+            except Exception:  # a bug: the leases run out and the log says why
+                log.exception("lease renewal failed")
             # Loop timers don't count time the machine was asleep: let the scheduler look
             # at the wall clock again so a run missed while asleep happens now.
             if self.scheduler is not None and self.scheduler.running:
@@ -304,10 +307,10 @@ class Service:
             await self._bounded(sender, "the delivery in progress")
             # What the last crawls found goes out now rather than at the next start.
             await self._bounded(self.send_due(), "the last delivery round")
+        await self._let_go(keeper)  # the crawls are over: another process may take the sources now
         self.scheduler.shutdown(wait=False)
         if web is not None:
             await web.stop()
-        await self._let_go(keeper)
         log.info("stopped")
         return 0
 
