@@ -197,3 +197,13 @@ def test_plan_reads_the_feed_then_the_posts():
         ("https://immigratemanitoba.com/2026/05/expression-of-interest-draw-270", "posts")]
     # Both are windows of the latest posts: an older draw dropping out of them is not lost.
     assert mb.windowed == {"feed", "posts"}
+
+
+def test_a_sidebar_after_the_post_adds_no_selection():
+    """The live post sits in a page with a sidebar ("Recent Posts" and links to other
+    draws): the post rendered with such a sidebar after it reads as the post alone."""
+    body, url = render(DATA / "mb_eoi_draw_271.2026-06-20.md")
+    sidebar = (b"<aside><h2>Recent Posts</h2><ul><li><a href='/2026/06/expression-of-interest-draw-272/'>"
+               b"Expression of Interest Draw #272</a></li><li>Employer Services</li></ul></aside>")
+    (d,) = parse_mb_posts(body.replace(b"</main>", sidebar + b"</main>"), url).draws
+    assert d.extra["selections"] == POSTS[271][3] and d.invitations == 96

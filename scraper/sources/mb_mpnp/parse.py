@@ -209,6 +209,9 @@ def _post(blocks, title: str, url: str, problems: list[str]) -> DrawRecord:
         else:
             _read_totals(record, plain)
     record.text = "\n".join(texts)
+    # A heading followed by no count, score, occupation or initiative (a sidebar's, on a
+    # whole page) is no selection.
+    selections = [s for s in selections if set(s) - {"stream", "name"}]
     record.extra["selections"] = selections
     if broad:
         record.extra["broad_categories"] = broad
