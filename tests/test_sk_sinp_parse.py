@@ -13,7 +13,7 @@ from functools import cache
 import pytest
 
 from scraper.records import ParseError
-from scraper.sources.sk_sinp.parse import parse_sk_selections, parse_sk_statistics
+from scraper.sources.sk_sinp.parse import parse_sk_selections, parse_sk_statistics, pdf_text, read_rows
 from tests.conftest import DATA, data
 from tests.md_render import render
 
@@ -230,6 +230,21 @@ def test_newest_rows_field_by_field():
     # Occupations named, not coded (2019): no NOC code invented, the text kept.
     named = by_key["2019-06-20/express-entry"]
     assert named.noc_codes == [] and "Accounting technicians" in named.extra["considerations"]
+
+
+def test_a_row_with_an_unreadable_score_is_kept_and_flagged():
+    """The PDF's own text with the newest row's score "80" printed as "N/A": the row is
+    still read, its score kept as printed and flagged, its count and codes as before."""
+    pages = pdf_text(data(PDF), URL)[:2]
+    assert "80 153 Invited" in pages[0]
+    pages[0] = pages[0].replace("80 153 Invited", "N/A 153 Invited")
+    result = read_rows(pages, URL)
+    first = result.draws[0]
+    assert (first.key, first.score_min, first.score_system, first.invitations) == (
+        "2022-12-21/express-entry", None, None, 153)
+    assert first.flags == ["unreadable_score"] and first.extra["raw"] == {"score_min": "N/A"}
+    assert first.noc_codes == selections().draws[0].noc_codes
+    assert result.problems == ["2022-12-21/express-entry: score 'N/A' or count '153' unreadable"]
 
 
 def test_statistics_page_yields_no_draw():

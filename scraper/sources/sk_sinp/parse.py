@@ -15,10 +15,11 @@ import io
 import re
 from datetime import date, datetime
 
-from scraper.parse import html
+from scraper.parse import html, tables
 from scraper.parse.dates import parse_date
 from scraper.parse.keys import number_repeats
 from scraper.parse.nocs import noc_version
+from scraper.parse.numbers import parse_count
 from scraper.parse.text import clean, slug
 from scraper.records import DrawRecord, ParseError, ParseResult
 
@@ -29,11 +30,14 @@ MAX_PDF = 20 * 1024 * 1024
 _MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December")
 # "Occupations In-Demand", once "Occupations in-Demand"
 _CATEGORY = r"(?i:Express\s*Entry|Occupations\s*In\s*-?\s*Demand)"
-_ROW = re.compile(
-    r"(?:(?P<month>" + _MONTHS + r")\s*(?P<day>[0-9]{1,2})\s*,\s*(?P<year>20[0-9]{2})"
-    r"|(?P<d>[0-9]{1,2})-(?P<mon>[A-Z][a-z]{2})-(?P<y>[0-9]{2}(?:[0-9]{2})?))"
-    r"\s+(?P<category>" + _CATEGORY + r"(?:\s*&\s*" + _CATEGORY + r")?)?"
-    r"\s*(?P<score>[0-9]{1,3})\s+(?P<count>[0-9]{1,5})\s+(?=[A-Z])")
+_DATE = (r"(?:(?P<month>" + _MONTHS + r")\s*(?P<day>[0-9]{1,2})\s*,\s*(?P<year>20[0-9]{2})"
+         r"|(?P<d>[0-9]{1,2})-(?P<mon>[A-Z][a-z]{2})-(?P<y>[0-9]{2}(?:[0-9]{2})?))")
+_CATEGORIES = r"(?P<category>" + _CATEGORY + r"(?:\s*&\s*" + _CATEGORY + r")?)"
+# A row: date, category (blank for some special measures), score, count, considerations.
+_ROW = re.compile(_DATE + r"\s+" + _CATEGORIES + r"?\s*(?P<score>[0-9]{1,3})\s+(?P<count>[0-9]{1,5})\s+(?=[A-Z])")
+# A row whose score or count is not a number ("N/A", "TBD"): found by its date and
+# category, its cells kept as printed.
+_LOOSE_ROW = re.compile(_DATE + r"\s+" + _CATEGORIES + r"\s+(?P<score>\S+)\s+(?P<count>\S+)\s+")
 _UPDATED = re.compile(r"Updated:\s*(?P<date>(?:" + _MONTHS + r")\s*[0-9]{1,2},\s*[0-9]{4})")
 # NOC codes come as a run, comma- (rarely space-) separated: "0621, 0631, 0632, 0711".
 _CODE_RUN = re.compile(r"\b[0-9]{4,5}(?:\s*,\s*[0-9]{4,5}\b|\s+[0-9]{4,5}\b(?=\s*,))+")
@@ -41,7 +45,8 @@ _CODE = re.compile(r"\b[0-9]{4,5}\b")
 _UKRAINE = re.compile(r"country of residence is Ukraine", re.IGNORECASE)
 
 
-def _pdf_text(body: bytes, url: str) -> list[str]:
+def pdf_text(body: bytes, url: str) -> list[str]:
+    """The text of each page of a PDF (pypdf's reading order)."""
     from pypdf import PdfReader  # deferred: only a crawl of Saskatchewan reads a PDF
     from pypdf.errors import PyPdfError
 
@@ -73,7 +78,11 @@ def _row_date(m: re.Match) -> date | None:
 
 def parse_sk_selections(body: bytes, url: str) -> ParseResult:
     """The selection results PDF: one draw per row."""
-    pages = _pdf_text(body, url)
+    return read_rows(pdf_text(body, url), url)
+
+
+def read_rows(pages: list[str], url: str) -> ParseResult:
+    """The rows of the selection results table in the text of its pages."""
     updated = _UPDATED.search(pages[0]) if pages else None
     # The repeated page header is not part of the row it interrupts.
     text = clean(" ".join(_UPDATED.sub(" ", p) for p in pages))
@@ -82,6 +91,8 @@ def parse_sk_selections(body: bytes, url: str) -> ParseResult:
         raise ParseError("no selection table (its header \"Other Considerations\" is missing)", url)
     text = text[start + len("Considerations"):]
     rows = list(_ROW.finditer(text))
+    starts = {m.start() for m in rows}
+    rows = sorted(rows + [m for m in _LOOSE_ROW.finditer(text) if m.start() not in starts], key=lambda m: m.start())
     result = ParseResult()
     for i, m in enumerate(rows):
         other = text[m.end():rows[i + 1].start() if i + 1 < len(rows) else len(text)].strip()
@@ -105,14 +116,22 @@ def _draw(m: re.Match, other: str, url: str, problems: list[str]) -> DrawRecord:
         ("/ukraine" if ukraine else "")
     codes = [c for run in _CODE_RUN.finditer(other) for c in _CODE.findall(run.group())]
     title = f"SINP International Skilled Worker EOI selection: {category or 'no category stated'}"
-    record = DrawRecord(SOURCE, key, day, title, program=program, invitations=int(m.group("count")),
-                        score_min=int(m.group("score")), score_system=SCORE_SYSTEM, url=url,
+    record = DrawRecord(SOURCE, key, day, title, program=program, url=url,
                         noc_codes=list(dict.fromkeys(codes)), text=clean(f"{m.group(0)} {other}"),
                         extra={"category": category, "considerations": other})
+    record.invitations = tables.count_cell(m.group("count"), record.extra, record.flags)
+    record.score_min = parse_count(m.group("score"))
+    if record.score_min is not None:
+        record.score_system = SCORE_SYSTEM
+    else:
+        record.extra.setdefault("raw", {})["score_min"] = m.group("score")
+        record.flags.append("unreadable_score")
+    if record.flags:
+        problems.append(f"{key}: score {m.group('score')!r} or count {m.group('count')!r} unreadable")
     record.noc_version = noc_version(record.noc_codes)
     if day is None:
         record.flags.append("unreadable_date")
-        record.extra["raw"] = {"date": raw_date}
+        record.extra.setdefault("raw", {})["date"] = raw_date
         problems.append(f"{key}: date {raw_date!r} unreadable")
     if not category:
         record.flags.append("no_category")
