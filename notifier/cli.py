@@ -309,7 +309,9 @@ def channel_backlog(session) -> list[dict]:
     good), the next retry and the channel's last error, channel shown masked."""
     rows = session.exec(select(Notification, Subscriber)
                         .join(Subscriber, Subscriber.id == Notification.subscriber_id)
-                        .where(col(Notification.status).in_(("pending", "failed")), Notification.attempts > 0)).all()
+                        # tried and not delivered: failed, or waiting for a retry or a rate limit
+                        .where(col(Notification.status).in_(("pending", "failed")),
+                               col(Notification.last_error).is_not(None))).all()
     channels: dict[str, dict] = defaultdict(lambda: {"waiting": 0, "failed": 0, "next_retry": None, "error": ""})
     for note, sub in rows:
         done = set(note.delivered or [])
