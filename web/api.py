@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from store import queries, stats
 from store.output import as_json
-from web.filters import DrawFilters, bad, draw_filters
+from web.filters import DrawFilters, draw_filters
 from web.session import read_session
 
 router = APIRouter(prefix="/api", tags=["draws"])
@@ -37,12 +37,13 @@ def list_draws(request: Request, filters: Annotated[DrawFilters, Depends(draw_fi
     return response
 
 
-@router.get("/draws/latest", summary="The latest draw (of a source), with its occupations and revisions")
+@router.get("/draws/latest", summary="The latest draw (of a source), with its occupations and revisions",
+            responses={404: {"description": "No draw stored yet"}})
 def latest_draw(source: Annotated[str | None, Query()] = None, session=Depends(read_session)) -> Response:
     filters = draw_filters(source=source)
     found = queries.draws(session, filters.query(), limit=1)
     if not found:
-        bad("source" if source else "draws", "no draw stored yet")
+        raise HTTPException(status_code=404, detail="no draw stored yet" + (f" for {source}" if source else ""))
     return _json([queries.draw_detail(session, found[0])])
 
 
@@ -65,8 +66,7 @@ def category_stats(source: Annotated[str | None, Query()] = None, category: Anno
 
 
 def find(session, source: str, key: str):
-    from fastapi import HTTPException
-
+    """The draw ``source``/``key``, or a 404 saying which."""
     found = queries.find_draw(session, key, source)
     if not found:
         raise HTTPException(status_code=404, detail=f"no draw with key {key!r} in {source}")

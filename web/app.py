@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -53,17 +54,19 @@ def _score(draw) -> str:
     return f"{draw.score_min}{high} {label}"
 
 
+def draw_path(draw) -> str:
+    """A draw's page; keys hold "/" (Ontario's date/stream/region), kept as path steps."""
+    return f"/draws/{quote(draw.source, safe='')}/{quote(draw.key, safe='/')}"
+
+
 templates.env.globals.update(
     source_name=lambda name: registry.get(name).display_name,
     category_name=lambda source, slug: registry.get(source).category_name(slug),
     headline=lambda draw: registry.get(draw.source).headline(draw),
     score=_score,
-    noc_title=lambda code: (lookup(code).title if lookup(code) else ""),
+    noc_title=lambda code: getattr(lookup(code), "title", ""),
+    draw_path=draw_path,
 )
-
-
-def draw_path(draw) -> str:
-    return f"/draws/{draw.source}/{draw.key}"
 
 
 class ChartCache:
@@ -122,7 +125,7 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
 
         return templates.TemplateResponse(request, "history.html", {
             "draws": rows, "total": total, "offset": offset, "limit": limit, "filters": filters,
-            "sources": registry.names(), "categories": categories, "draw_path": draw_path,
+            "sources": registry.names(), "categories": categories,
             "names": {(src, slug): name for src, slug, name in categories},
             # Asked once per source and score system, not once per row of thousands.
             "source_names": {src: registry.get(src).display_name for src in {r.source for r in rows}},
