@@ -185,8 +185,16 @@ ROWS = """\
 
 
 @cache
+def texts() -> tuple[str, ...]:
+    """The PDF's pages as text, extracted once for this file (pypdf takes seconds)."""
+    return tuple(pdf_text(data(PDF), URL))
+
+
+@cache
 def selections():
-    return parse_sk_selections(data(PDF), URL)
+    """The rows as parse_sk_selections reads them (pdf_text, then read_rows; the whole
+    parser runs on this PDF in tests/test_goldens.py and the crawl test)."""
+    return read_rows(list(texts()), URL)
 
 
 def test_every_row_of_the_pdf():
@@ -235,7 +243,7 @@ def test_newest_rows_field_by_field():
 def test_a_row_with_an_unreadable_score_is_kept_and_flagged():
     """The PDF's own text with the newest row's score "80" printed as "N/A": the row is
     still read, its score kept as printed and flagged, its count and codes as before."""
-    pages = pdf_text(data(PDF), URL)[:2]
+    pages = list(texts()[:2])
     assert "80 153 Invited" in pages[0]
     pages[0] = pages[0].replace("80 153 Invited", "N/A 153 Invited")
     result = read_rows(pages, URL)
