@@ -5,14 +5,19 @@ Prints the median (and min-max) wall time of 10 runs of ``drawwatch --help``,
 database (every Express Entry round of the 2026-04-21 feed, Ontario's 2025 and 2026
 updates pages and both ledgers, ingested from the real snapshots; a config with a
 subscriber whose channel is an email URL), beside the floor: ``python -c "import sqlite3"``
-and the same 20 newest draws read with the bare sqlite3 module. Runs are interleaved
-so that a change in the machine's load hits every command alike.
+and the same 20 newest draws read with the bare sqlite3 module, and what importing the
+ORM's tables alone costs (``import store.models``: SQLAlchemy, SQLModel, pydantic), which
+any command reading the database through the store pays. Runs are interleaved
+so that a change in the machine's load hits every command alike. Each command runs once
+before the timed runs, with bytecode caching on (PYTHONDONTWRITEBYTECODE dropped), so that
+modules load from their .pyc as in an installed copy, not compiled anew each time.
 
 Run:  python bench/cli.py [--runs 10]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -67,9 +72,12 @@ def drawwatch() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "scheduler"]
 
 
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(argv: list[str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=ENV)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1, 3) or "internal error" in proc.stderr or "Traceback" in proc.stderr:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -88,6 +96,7 @@ def main() -> None:
         cases = {
             'python -c "import sqlite3"': [sys.executable, "-c", "import sqlite3"],
             "python: sqlite3 query of 20 draws": [sys.executable, "-c", query],
+            "python: import store.models": [sys.executable, "-c", "import store.models"],
             **{f"drawwatch {cmd}": drawwatch() + (["--config", str(config)] if cmd.split()[0] not in
                                                   ("--help", "--version") else []) + cmd.split()
                for cmd in TARGETS},
