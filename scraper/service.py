@@ -292,8 +292,6 @@ class Service:
             if not self.names:
                 log.warning("no source is enabled: only delivering the outbox")
         web = self._web()
-        if web is False:
-            return EXIT_FAILED
         self.scheduler.start()
         await self._refresh()
         keeper = asyncio.create_task(self._keeper())
@@ -316,7 +314,8 @@ class Service:
 
     def _web(self):
         """``[web] enabled``: the local web page served in this loop (``web.server``); None
-        when it is off, False when its address cannot be bound (said in one line)."""
+        when it is off or its address cannot be bound (said in one line: crawls and alerts
+        go on without the page)."""
         if not self.settings.web.enabled:
             return None
         from web.server import Embedded  # deferred: FastAPI and uvicorn only when the page is on
@@ -324,9 +323,9 @@ class Service:
         try:
             return Embedded(self.engine, self.settings.web).start()
         except OSError as exc:
-            log.error("web page: cannot listen on %s:%s: %s", self.settings.web.host, self.settings.web.port,
-                      exc.strerror or exc)
-            return False
+            log.error("web page: cannot listen on %s:%s: %s; running without it", self.settings.web.host,
+                      self.settings.web.port, exc.strerror or exc)
+            return None
 
     async def once(self) -> int:
         """Crawl every enabled source whose crawls no other process holds, deliver, and return

@@ -359,6 +359,14 @@ def test_serve_runs_the_page_in_its_own_loop(db, tmp_path):
         service.wait_for(rf"web page on http://127\.0\.0\.1:{port}/", timeout=60)
         code, _, body = get(f"http://127.0.0.1:{port}/api/draws?limit=3")
         assert code == 200 and len(json.loads(body)) == 3
+        # A second service on the same config: the page's port is taken, it runs on without it.
+        second = ServiceProcess(config).start()
+        try:
+            second.wait_for(rf"web page: cannot listen on 127\.0\.0\.1:{port}: .*; running without it", timeout=60)
+            second.wait_for("no source is enabled", timeout=30)
+        finally:
+            assert second.stop() == 0, second.log
+        assert "Traceback" not in second.log
     finally:
         status = service.stop()
     assert status == 0, service.log
