@@ -188,3 +188,12 @@ def test_backfill_stores_what_it_read_and_lists_what_it_could_not(crawl, oinp_si
     assert [status for status, _ in oinp_site.hits(YEAR_PATH.format(year=2019))] == [200, 304]
     # Draws from the source's past: stored, never announced.
     assert "of the new from the source's past: stored, no alerts" in second.stdout
+
+    # A past year read before now answers the captcha page: listed, and its draws are not
+    # "lost" (store.plan judges only the pages read): nothing is held, nothing changes.
+    oinp_site.put(YEAR_PATH.format(year=2019), html("CAPTCHA_BLOCKED_oinp_updates_2020.2026-06-19.md"), "text/html")
+    third = crawl("crawl", "--source", "oinp", "--backfill")
+    assert third.returncode == 1 and f"  not read  {url(2019)}: SourceBlocked" in third.stderr
+    assert "HELD" not in third.stderr
+    final, _, runs = held(crawl.engine)
+    assert final == after and runs[-1] == ("not_modified", None)
