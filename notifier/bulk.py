@@ -1,5 +1,5 @@
 """Many rows into one table at once, for the matcher's outbox rows and the profile
-index: one ``executemany`` (SQLite), or INSERTs of a thousand rows each (PostgreSQL).
+index: one ``executemany`` (SQLite), or one COPY (PostgreSQL).
 
 SQLAlchemy's bulk insert converts every value of every row through its column type
 (``json.dumps`` six times a row for the outbox) and builds its parameters row by row;
@@ -10,10 +10,10 @@ the run) is converted once, and the rows go to the driver as they are.
 """
 from __future__ import annotations
 
-from sqlalchemy import Table, insert
-from sqlmodel import Session
+import json
 
-PG_ROWS = 1_000  # rows per INSERT on PostgreSQL (at most 65,535 values a statement)
+from sqlalchemy import JSON, Table, insert
+from sqlmodel import Session
 
 
 def _converted(values: list, convert) -> list:
@@ -37,6 +37,17 @@ def _converted(values: list, convert) -> list:
     return out
 
 
+def _converter(column, dialect):
+    """The column type's own conversion of a value for this database, as the ORM applies it.
+
+    PostgreSQL's JSON is the exception: SQLAlchemy hands psycopg a wrapper that psycopg
+    serializes at every use; COPY takes the JSON text, serialized once per distinct value
+    (by ``json.dumps``, as the wrapper would)."""
+    if dialect.name == "postgresql" and isinstance(column.type, JSON):
+        return json.dumps
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
 def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     """INSERT ``rows`` (dicts with the same keys, Python values as the ORM takes them)."""
     if not rows:
@@ -49,21 +60,20 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     columns = []
     for key in order:
         values = [row[key] for row in rows]
-        # The column type's own conversion for this database, as the ORM would apply it.
-        convert = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        convert = _converter(table.c[key], dialect)
         columns.append(values if convert is None else _converted(values, convert))
-    params = list(zip(*columns))
+    params = zip(*columns)
     if dialect.name == "postgresql":
-        # Rows of VALUES per statement: executemany still runs one INSERT per row on
-        # the server, which at a hundred thousand rows costs more than all the rest.
+        # COPY: executemany runs one INSERT per row on the server, and rows of VALUES
+        # cost psycopg a parse of every placeholder; COPY streams the rows in one go,
+        # inside the session's transaction.
         quote = dialect.identifier_preparer
-        head = (f"INSERT INTO {quote.format_table(table)} "
-                f"({', '.join(quote.format_column(table.c[k]) for k in order)}) VALUES ")
-        one = f"({', '.join(['%s'] * len(order))})"
-        for start in range(0, len(params), PG_ROWS):
-            batch = params[start:start + PG_ROWS]
-            connection.exec_driver_sql(head + ", ".join([one] * len(batch)), tuple(v for row in batch for v in row))
+        sql = (f"COPY {quote.format_table(table)} "
+               f"({', '.join(quote.format_column(table.c[k]) for k in order)}) FROM STDIN")
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in params:
+                copy.write_row(row)
         return
     if not compiled.positional:
-        params = [dict(zip(order, values)) for values in params]
-    connection.exec_driver_sql(compiled.string, params)
+        params = (dict(zip(order, values)) for values in params)
+    connection.exec_driver_sql(compiled.string, list(params))

@@ -21,16 +21,16 @@ from scraper.sources import registry
 from scraper.sources.needs import Needs
 from store.models import Draw, ProfileIndex, ProfileNoc, ProfilePoints
 
-I = ProfileIndex
+PI = ProfileIndex  # the table every condition here reads
 
 
 def _listed(column, value: str) -> ColumnElement:
     """``column`` (",a,b," or "" for every value) admits ``value``."""
-    return or_(column == "", column.like(f"%,{value},%"))
+    return or_(column == "", column.contains(f",{value},", autoescape=True))
 
 
 def _has_noc(codes) -> ColumnElement:
-    return I.subscriber_id.in_(select(ProfileNoc.subscriber_id).where(ProfileNoc.noc2021.in_(sorted(codes))))
+    return PI.subscriber_id.in_(select(ProfileNoc.subscriber_id).where(ProfileNoc.noc2021.in_(sorted(codes))))
 
 
 def _score_band(draw: Draw, needs: Needs) -> ColumnElement:
@@ -41,33 +41,33 @@ def _score_band(draw: Draw, needs: Needs) -> ColumnElement:
         return true()
 
     def band(score) -> ColumnElement:
-        return and_(score.is_not(None), *([score + I.margin >= lo] if lo is not None else []),
+        return and_(score.is_not(None), *([score + PI.margin >= lo] if lo is not None else []),
                     *([score <= hi] if hi is not None else []))
 
     if needs.score == "crs":
-        return band(I.crs)
-    return exists().where(ProfilePoints.subscriber_id == I.subscriber_id, ProfilePoints.province == needs.score,
+        return band(PI.crs)
+    return exists().where(ProfilePoints.subscriber_id == PI.subscriber_id, ProfilePoints.province == needs.score,
                           band(ProfilePoints.points))
 
 
 def _may_qualify(draw: Draw, needs: Needs | None) -> ColumnElement:
     """Eligible, or a near miss, is possible under the rules' stated conditions."""
     if needs is None:
-        return I.wants_eligible
+        return PI.wants_eligible
     if needs.impossible:
         return false()
-    terms = [I.wants_eligible, _score_band(draw, needs)]
+    terms = [PI.wants_eligible, _score_band(draw, needs)]
     if needs.programs is not None:
-        terms.append(or_(*(I.programs.like(f"%,{p},%") for p in sorted(needs.programs))))
+        terms.append(or_(*(PI.programs.contains(f",{p},", autoescape=True) for p in sorted(needs.programs))))
     if needs.nclc:
-        terms.append(func.coalesce(I.nclc, 0) >= needs.nclc)
+        terms.append(func.coalesce(PI.nclc, 0) >= needs.nclc)
     if needs.clb:
-        terms.append(func.coalesce(I.clb, 0) >= needs.clb)
+        terms.append(func.coalesce(PI.clb, 0) >= needs.clb)
     if needs.occupations is not None:
         terms.append(_has_noc(needs.occupations))
     if needs.created is not None:
         which, first, last = needs.created
-        column = I.ee_created if which == "ee" else I.eoi_created
+        column = PI.ee_created if which == "ee" else PI.eoi_created
         terms += [column.is_not(None), *([column >= first] if first else []), *([column <= last] if last else [])]
     return and_(*terms)
 
@@ -76,12 +76,12 @@ def candidates(draw: Draw, facts) -> select:
     """SELECT (subscriber_id, match) of the candidate profiles for ``draw``
     (``facts``: its ``notifier.match.DrawFacts``)."""
     source = registry.get(draw.source)
-    wanted = [I.wants_all]
+    wanted = [PI.wants_all]
     occupations = {*facts.targeted, *facts.on_list, *facts.stream_nocs}
     if occupations:
-        wanted.append(and_(I.wants_targeted, _has_noc(occupations)))
+        wanted.append(and_(PI.wants_targeted, _has_noc(occupations)))
     wanted.append(_may_qualify(draw, source.needs(draw, facts)))
-    where = [I.active.is_(True), _listed(I.sources, draw.source), or_(*wanted)]
+    where = [PI.active.is_(True), _listed(PI.sources, draw.source), or_(*wanted)]
     if source.province:
-        where.append(_listed(I.provinces, source.province))
-    return select(I.subscriber_id, I.match).where(*where).order_by(I.subscriber_id)
+        where.append(_listed(PI.provinces, source.province))
+    return select(PI.subscriber_id, PI.match).where(*where).order_by(PI.subscriber_id)
