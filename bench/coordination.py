@@ -8,7 +8,8 @@ Prints:
   2. each role's idle cost: CPU seconds per hour and resident memory of a crawler holding
      the feed's lease (polling it every --poll seconds, every answer a 304), a standby
      crawler and a deliverer with nothing to send, over --idle seconds, at the default
-     crawl_lease (60 s) and delivery_interval (30 s);
+     crawl_lease (60 s) and delivery_interval (30 s); and the PostgreSQL connections the
+     three hold;
   3. hand-over after SIGKILL, over --trials kills: two ``serve --role crawler`` processes,
      the feed scheduled every 2 s, crawl_lease --lease seconds; seconds from the kill of
      the holder to the first crawl by the other, beside the stated bound (lease * 4/3 +
@@ -111,6 +112,16 @@ def crawl_runs(url: str) -> list:
         engine.dispose()
 
 
+def connections(admin_url: str, database: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url)
+    with admin.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"), {"d": database}).scalar()
+    admin.dispose()
+    return n
+
+
 def fresh_database(admin_url: str, name: str) -> str:
     from sqlalchemy import create_engine, text
 
@@ -151,6 +162,7 @@ def idle_costs(admin_url: str, folder: Path, site: Site, args) -> None:
     time.sleep(args.idle)
     print(f"2. idle cost per process, over {args.idle:g} s (feed polled every {args.poll:g} s, all 304s; "
           "crawl_lease 60 s, delivery_interval 30 s):")
+    print(f"   PostgreSQL connections held by the three: {connections(admin_url, 'idle')}")
     for label, proc in procs.items():
         used = cpu_seconds(proc.proc.pid) - before[label]
         what = {"holder": "crawler holding the feed", "standby": "crawler on standby",
