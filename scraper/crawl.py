@@ -112,8 +112,12 @@ async def fetch(runner, spec: Source, urls: list[str], optional: set[str],
     def stop():
         # Requests already waiting in Scrapy's queues are dropped; DeadlineMiddleware has
         # cut those in flight to end by now.
-        if crawler.crawling and crawler.engine is not None and crawler.engine.spider is not None:
-            asyncio.ensure_future(crawler.engine.close_spider_async(reason="deadline"))
+        engine = crawler.engine
+        if crawler.crawling and engine is not None and engine.spider is not None:
+            if hasattr(engine, "close_spider_async"):  # Scrapy 2.14 and later
+                asyncio.ensure_future(engine.close_spider_async(reason="deadline"))
+            else:
+                engine.close_spider(engine.spider, "deadline")
 
     def opened(spider, **_):
         timer.append(asyncio.get_running_loop().call_later(deadline, stop))

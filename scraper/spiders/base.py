@@ -103,7 +103,7 @@ class DeadlineMiddleware:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_request(self, request):
+    def process_request(self, request, spider=None):  # Scrapy < 2.14 passes the spider
         spider = self.crawler.spider
         ends = getattr(spider, "ends_at", None)
         if ends is None:
