@@ -1,4 +1,5 @@
-"""Parser speed on pages of about 2 MB in every shape (tests/big_pages.py), and how it grows.
+"""Parser speed on pages of about 2 MB in every shape (tests/big_pages.py), and how it grows;
+then on real snapshots that are slow for what they are (Saskatchewan's 43-page PDF).
 
 Prints, per case: the page's size and tags ("<" counted), what the parser answered (draws,
 or the ParseError refusing it), CPU seconds of this process (best of --repeat) and wall
@@ -8,6 +9,7 @@ the parsers' limits rather than by the page are left out there). A calibration
 line first (CPU seconds of ``sum(range(10**7))``) says how fast this machine is today.
 
 Run:  python bench/parsers.py [--filter updates/] [--repeat 3] [--no-scaling]
+      python bench/parsers.py --filter sk- --no-scaling      (the PDF alone)
 """
 from __future__ import annotations
 
@@ -21,6 +23,17 @@ sys.path.insert(0, str(ROOT))
 
 from scraper.records import ParseError  # noqa: E402
 from tests import big_pages  # noqa: E402
+
+SK_PDF = "sk_sinp_isw_eoi_selection_results.2023-01-29.raw.pdf"
+
+
+def real_cases():
+    """Real snapshots read whole by their source's parser, at the address they came from."""
+    from scraper.sources.sk_sinp.parse import parse_sk_selections
+
+    yield big_pages.Case("sk-selections-pdf (real, 43 pages)", parse_sk_selections,
+                         lambda: ((big_pages.DATA / SK_PDF).read_bytes(), "https://publications.saskatchewan.ca/"
+                                  "api/v1/products/102708/formats/113850/download"), "draws")
 
 
 def timed(case, body: bytes, url: str, repeat: int) -> tuple[float, float, str]:
@@ -54,7 +67,7 @@ def main() -> None:
     print(f"{'case':44} {'MB':>5} {'tags':>8} {'CPU s':>6} {'wall s':>6}  answer")
     reading = []
     worst = 0.0
-    for case in big_pages.cases():
+    for case in [*big_pages.cases(), *real_cases()]:
         if args.filter not in case.name:
             continue
         body, url = case.build()

@@ -1,5 +1,5 @@
 """Saskatchewan's parsers against the real snapshots: the raw selection results PDF
-("Updated: December 21, 2022", read with pypdf) and the processing statistics page, a
+("Updated: December 21, 2022", read with PDFium) and the processing statistics page, a
 markdown conversion of the live page rendered to HTML here (tests/md_render.py), which
 must yield no draw.
 
@@ -7,9 +7,10 @@ Every row of the PDF is checked below (date, category, lowest score, invited, ho
 NOC codes). The table was checked against two other readings of the same PDF: the cells
 pdfplumber's table finder extracts (122 of the rows: it misses the tables of some pages;
 all 122 agree), and the "score count" pairs found line by line in pypdf's text (158: one
-row's pair breaks over two lines; all agree, in order)."""
-from functools import cache
+row's pair breaks over two lines; all agree, in order). pypdf, the reader before PDFium,
+gave the same rows, every field and text alike (tests/golden/ kept byte for byte).
 
+The PDF is read once for this file (module-scoped fixtures)."""
 import pytest
 
 from scraper.records import ParseError
@@ -184,21 +185,21 @@ ROWS = """\
 """
 
 
-@cache
+@pytest.fixture(scope="module")
 def texts() -> tuple[str, ...]:
-    """The PDF's pages as text, extracted once for this file (pypdf takes seconds)."""
+    """The PDF's pages as text, extracted once for this file."""
     return tuple(pdf_text(data(PDF), URL))
 
 
-@cache
-def selections():
+@pytest.fixture(scope="module")
+def selections(texts):
     """The rows as parse_sk_selections reads them (pdf_text, then read_rows; the whole
     parser runs on this PDF in tests/test_goldens.py and the crawl test)."""
-    return read_rows(list(texts()), URL)
+    return read_rows(list(texts), URL)
 
 
-def test_every_row_of_the_pdf():
-    draws = selections().draws
+def test_every_row_of_the_pdf(selections):
+    draws = selections.draws
     seen = [" | ".join([str(d.date), d.extra["category"], str(d.score_min), str(d.invitations), str(len(d.noc_codes))]
                        + (["ukraine"] if d.program == "ukraine" else [])) for d in draws]
     assert seen == ROWS.splitlines()
@@ -209,8 +210,8 @@ def test_every_row_of_the_pdf():
     assert all(d.flags == ["no_category"] if not d.extra["category"] else d.flags == [] for d in draws)
 
 
-def test_newest_rows_field_by_field():
-    by_key = {d.key: d for d in selections().draws}
+def test_newest_rows_field_by_field(selections):
+    by_key = {d.key: d for d in selections.draws}
     ee = by_key["2022-12-21/express-entry"]
     assert (ee.title, ee.program, ee.score_min, ee.score_max, ee.invitations) == (
         "SINP International Skilled Worker EOI selection: Express Entry", "express_entry", 80, None, 153)
@@ -238,12 +239,17 @@ def test_newest_rows_field_by_field():
     # Occupations named, not coded (2019): no NOC code invented, the text kept.
     named = by_key["2019-06-20/express-entry"]
     assert named.noc_codes == [] and "Accounting technicians" in named.extra["considerations"]
+    # "post-" ending a line, "secondary" the next: kept as printed (PDFium marks such a
+    # hyphen U+0002 and joins the lines).
+    considerations = by_key["2020-05-28/express-entry"].extra["considerations"]
+    assert "studied at a Saskatchewan post- secondary institution." in considerations
+    assert not any("\x02" in d.text for d in selections.draws)
 
 
-def test_a_row_with_an_unreadable_score_is_kept_and_flagged():
+def test_a_row_with_an_unreadable_score_is_kept_and_flagged(texts, selections):
     """The PDF's own text with the newest row's score "80" printed as "N/A": the row is
     still read, its score kept as printed and flagged, its count and codes as before."""
-    pages = list(texts()[:2])
+    pages = list(texts[:2])
     assert "80 153 Invited" in pages[0]
     pages[0] = pages[0].replace("80 153 Invited", "N/A 153 Invited")
     result = read_rows(pages, URL)
@@ -251,7 +257,7 @@ def test_a_row_with_an_unreadable_score_is_kept_and_flagged():
     assert (first.key, first.score_min, first.score_system, first.invitations) == (
         "2022-12-21/express-entry", None, None, 153)
     assert first.flags == ["unreadable_score"] and first.extra["raw"] == {"score_min": "N/A"}
-    assert first.noc_codes == selections().draws[0].noc_codes
+    assert first.noc_codes == selections.draws[0].noc_codes
     assert result.problems == ["2022-12-21/express-entry: score 'N/A' or count '153' unreadable"]
 
 
@@ -264,10 +270,14 @@ def test_statistics_page_yields_no_draw():
 def test_not_a_pdf_and_not_the_statistics_page_are_errors():
     with pytest.raises(ParseError, match="not a PDF"):
         parse_sk_selections(b"<html><title>Access denied</title>captcha</html>", URL)
-    with pytest.raises(ParseError, match="unreadable PDF|no selection table"):
+    # Cut short (a download broken off): PDFium cannot load it; the error names the address.
+    with pytest.raises(ParseError, match=r"unreadable PDF: Failed to load document .*\(https://publications"):
         parse_sk_selections(data(PDF)[:4000], URL)
-    # A stream filter pypdf does not know (a damaged document): a ParseError, not pypdf's own.
-    with pytest.raises(ParseError, match="unreadable PDF: NotImplementedError"):
+    # A stream filter no reader knows (a damaged document): PDFium reads that page as a
+    # page without text, which is a ParseError naming the page, not 42 pages' rows.
+    with pytest.raises(ParseError, match=r"unreadable PDF: no text on page 1 of 43"):
+        parse_sk_selections(data(PDF).replace(b"/FlateDecode", b"/FlateDecodX", 1), URL)
+    with pytest.raises(ParseError, match=r"unreadable PDF: no text on pages 1, 2, 3, 4, 5 \.\.\. of 43"):
         parse_sk_selections(data(PDF).replace(b"/FlateDecode", b"/FlateDecodX"), URL)
     with pytest.raises(ParseError, match="not the SINP processing statistics page"):
         parse_sk_statistics(b"<html><body><h1>Just a moment...</h1></body></html>", URL)
