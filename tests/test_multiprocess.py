@@ -8,23 +8,23 @@ from __future__ import annotations
 import re
 import signal
 import time
-import uuid
-import pytest
-from sqlalchemy import create_engine, text
-from sqlmodel import col, select
 
-from scraper.sources.registry import SOURCES
-from store.db import make_engine, session as open_session
-from store.models import CrawlRun, Lease
-from tests.conftest import FEED, data
+import pytest
+
+from store.db import make_engine
+from tests.cluster import EE, FEED, create_database, crawl_runs as runs, drop_database, ee_config, lease, \
+    wait_until
+from tests.conftest import data
 from tests.service_harness import ServiceProcess
 
-EE = "express_entry"
 OLD, NEW = "ee_rounds_123_en.2026-04-02.raw.json", "ee_rounds_123_en.2026-04-21.raw.json"
 # The 2026-04-21 snapshot adds rounds #409 (PNP), #410 (CEC, 515) and #411 (French, 419):
 # a CEC candidate with 520 points fits #410 only; an FSW candidate with 400 fits none;
 # a subscriber told of every draw gets all three.
 ROUNDS = {"409", "410", "411"}
+SUBSCRIBERS = ('[[subscribers]]\nname = "cec"\nurls = ["{cec}"]\ncrs = 520\nprograms = ["cec"]\n'
+               '[[subscribers]]\nname = "fsw"\nurls = ["{fsw}"]\ncrs = 400\nprograms = ["fsw"]\n'
+               '[[subscribers]]\nname = "every"\nurls = ["{every}"]\nnotify = ["all"]\n')
 # Seconds: the feed's schedule and [service] crawl_lease. A lease is renewed every LEASE/3 s
 # by the process's event loop: LEASE must outlast the loop's stalls on a loaded machine.
 INTERVAL, LEASE = 2, 8
@@ -33,17 +33,11 @@ INTERVAL, LEASE = 2, 8
 @pytest.fixture
 def database(postgres_url):
     """A fresh database on the test PostgreSQL server, dropped afterwards."""
-    name = f"dw_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    name, url = create_database(postgres_url)
     engine = make_engine(url, create=False)
     yield url, engine
     engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+    drop_database(postgres_url, name)
 
 
 @pytest.fixture
@@ -51,19 +45,12 @@ def processes(tmp_path, database, site, hooks):
     """``start(label, *args)``: a ``serve`` process whose requests carry ``drawwatch-<label>``."""
     url, _ = database
     running: list[ServiceProcess] = []
-    others = "".join(f"[sources.{name}]\nenabled = false\n" for name in SOURCES if name != EE)
+    subscribers = SUBSCRIBERS.format(cec=hooks.json_url("/cec"), fsw=hooks.json_url("/fsw"),
+                                     every=hooks.json_url("/every"))
 
     def start(label: str, *args: str) -> ServiceProcess:
-        config = tmp_path / f"{label}.toml"
-        config.write_text(
-            f'[database]\nurl = "{url}"\n'
-            f'[http]\ndelay = 0\nretries = 0\ntimeout = 5\nobey_robots = false\nuser_agent = "drawwatch-{label}"\n'
-            f'[service]\ndelivery_interval = 1\nshutdown_timeout = 10\ncrawl_lease = {LEASE}\n'
-            f'[delivery]\ntimeout = 10\n'
-            f'[sources.{EE}]\nurl = "{site.url(FEED)}"\nschedule = "every {INTERVAL}s"\njitter = 0\n{others}'
-            f'[[subscribers]]\nname = "cec"\nurls = ["{hooks.json_url("/cec")}"]\ncrs = 520\nprograms = ["cec"]\n'
-            f'[[subscribers]]\nname = "fsw"\nurls = ["{hooks.json_url("/fsw")}"]\ncrs = 400\nprograms = ["fsw"]\n'
-            f'[[subscribers]]\nname = "every"\nurls = ["{hooks.json_url("/every")}"]\nnotify = ["all"]\n')
+        config = ee_config(tmp_path / f"{label}.toml", label, url, site.url(FEED), schedule=f"every {INTERVAL}s",
+                           lease=LEASE, extra=subscribers)
         proc = ServiceProcess(config, *args).start()
         proc.label = label
         running.append(proc)
@@ -72,26 +59,6 @@ def processes(tmp_path, database, site, hooks):
     yield start
     for proc in running:
         proc.kill()
-
-
-def wait_until(check, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout}s: {what}")
-
-
-def runs(engine) -> list[CrawlRun]:
-    with open_session(engine) as s:
-        return list(s.exec(select(CrawlRun).where(CrawlRun.source == EE).order_by(col(CrawlRun.started_at))))
-
-
-def lease(engine, name: str = f"crawl:{EE}") -> Lease | None:
-    with open_session(engine) as s:
-        return s.get(Lease, name)
 
 
 def feed_fetchers(site) -> list[str]:
@@ -176,12 +143,8 @@ def test_on_sqlite_a_restart_after_a_kill_takes_its_sources_back_at_once_and_onc
     """One machine: the lease of a process that is gone is taken without waiting for it to
     run out (here 60 s, the default), so a crash and restart crawl as they did before leases."""
     db = tmp_path / "dw.db"
-    config = tmp_path / "config.toml"
-    others = "".join(f"[sources.{name}]\nenabled = false\n" for name in SOURCES if name != EE)
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{db}"\n[http]\ndelay = 0\nretries = 0\nobey_robots = false\n'
-        f'[service]\ndelivery_interval = 1\n'
-        f'[sources.{EE}]\nurl = "{site.url(FEED)}"\nschedule = "every 1s"\njitter = 0\n{others}')
+    config = ee_config(tmp_path / "config.toml", "one", f"sqlite:///{db}", site.url(FEED), schedule="every 1s",
+                       lease=60)
     site.put(FEED, data(OLD))
     engine = make_engine(f"sqlite:///{db}")
     running = []

@@ -18,11 +18,11 @@ from sqlmodel import col, func, select
 
 from scraper.sources.express_entry.parse import parse_express_entry
 from scraper.schedule import effective_jitter, first_run, make_trigger
-from scraper.sources.registry import SOURCES
 from scraper.sources.base import SourceSettings
 from store.db import make_engine, session as open_session
 from store.ingest import PageFetch, ingest
 from store.models import CrawlRun, Draw, Notification, Subscriber
+from tests.cluster import sources_off
 from tests.conftest import DATA, FEED, data
 from tests.md_render import render
 from tests.service_harness import ROOT, ServiceProcess
@@ -88,8 +88,6 @@ def service(tmp_path, site, mailbox):
     def start(*args, schedule="every 1s", http_timeout=3, threshold=2, shutdown_timeout=20, oinp=None,
               ee=True, extra=""):
         oinp_table = "enabled = false\n" if oinp is None else oinp
-        # Every other source is off: a source enabled by default would be crawled over the internet.
-        others = "".join(f"[sources.{n}]\nenabled = false\n" for n in SOURCES if n not in (EE, "oinp"))
         ee_table = (f'url = "{site.url(FEED)}"\nschedule = "{schedule}"\njitter = 0\n' if ee
                     else "enabled = false\n")
         config.write_text(
@@ -100,7 +98,7 @@ def service(tmp_path, site, mailbox):
             f'[delivery]\ntimeout = 10\n'
             f'[operator]\nurls = ["{mailbox.url(OPERATOR)}"]\n'
             f'[sources.{EE}]\n{ee_table}'
-            f'[sources.oinp]\n{oinp_table}\n{others}'
+            f'[sources.oinp]\n{oinp_table}\n{sources_off(EE, "oinp")}'
             f'[[subscribers]]\nname = "cec"\nurls = ["{mailbox.url(CEC)}"]\ncrs = 520\nprograms = ["cec"]\n'
             f'[[subscribers]]\nname = "fsw"\nurls = ["{mailbox.url(FSW)}"]\ncrs = 400\nprograms = ["fsw"]\n'
             f'{extra}')
