@@ -141,6 +141,7 @@ class Leases:
         self._until: dict[str, float] = {}  # name -> time.monotonic() until which it is ours for sure
         self._owned: set[str] = set()
         self._last = 0.0  # time.monotonic() of the last refresh
+        self._failing = False  # the last write of the leases failed (said once, not at every round)
 
     def held(self, name: str) -> bool:
         return time.monotonic() < self._until.get(name, 0.0)
@@ -167,9 +168,14 @@ class Leases:
         try:
             holders = await asyncio.to_thread(self._claim)
         except DatabaseError as exc:
-            # Nothing renewed: what is held stays held until its time is up, no longer.
-            log.error("leases not renewed: database error: %s", exc)
+            # Nothing renewed: what is held stays held until its time is up, no longer. A
+            # warning, once: the next round retries, losing a lease is said when it happens,
+            # and the work the database error stops (a crawl, a delivery) says it as the error.
+            self._trouble(f"not renewed (retried every {self.ttl / 3:g}s)", exc)
         else:
+            if self._failing:
+                log.info("leases renewed again")
+            self._failing = False
             for name in self.names:
                 if holders.get(name) == self.holder.name:
                     self._until[name] = sent + self.ttl
@@ -191,8 +197,12 @@ class Leases:
         self._owned.clear()
         try:
             await asyncio.to_thread(self._release)
-        except DatabaseError as exc:  # they end on their own, ``ttl`` after the last renewal
-            log.error("leases not given back: database error: %s", exc)
+        except DatabaseError as exc:
+            self._trouble(f"not given back (they end on their own {self.ttl:g}s after the last renewal)", exc)
+
+    def _trouble(self, what: str, exc: DatabaseError) -> None:
+        log.log(logging.DEBUG if self._failing else logging.WARNING, "leases %s: database error: %s", what, exc)
+        self._failing = True
 
 
 @contextmanager
