@@ -113,9 +113,29 @@ def _release_stale(engine: Engine, settings: NotifierConfig, now: dt.datetime) -
 
 
 _OUTBOX = Notification.__table__
+_PEOPLE = Subscriber.__table__
 # A row is settled only while it holds the claim it was sent under: were it taken over
 # after the lease, its new holder's outcome is the one that counts.
 _SETTLE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.claim == bindparam("row_claim"))
+
+# The claim's statements are built once, with their values bound at each run: built per
+# claim, SQLAlchemy walked each one again to find it in its cache, a third of the claim's cost.
+_DUE = (_OUTBOX.c.status == "pending", _OUTBOX.c.next_attempt_at <= bindparam("due_at"))
+
+
+def _taking(*where):
+    return (update(_OUTBOX).where(*_DUE, *where)
+            .values(status="sending", claim=bindparam("token"), claimed_at=bindparam("due_at")).returning(_OUTBOX))
+
+
+# MATERIALIZED: the due rows are picked once, never more than ``wanted`` of them.
+_PICKED = (select(_OUTBOX.c.id).where(*_DUE).order_by(_OUTBOX.c.id).limit(bindparam("wanted"))
+           .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED"))
+_TAKE_DUE = _taking(_OUTBOX.c.id.in_(select(_PICKED.c.id)))
+# A digest is one message for all its due rows, however few slots are free.
+_TAKE_DIGESTS = _taking(_OUTBOX.c.subscriber_id.in_(bindparam("subscribers", expanding=True)),
+                        _OUTBOX.c.digest.is_(True))
+_SUBSCRIBERS = select(_PEOPLE).where(_PEOPLE.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Draw]) -> tuple[list[Message], bool]:
@@ -129,24 +149,14 @@ def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Dra
     claiming; on both databases the ``status == "pending"`` guard leaves a row taken
     meanwhile to its taker. ``draws`` caches the round's draws.
     """
-    token = uuid.uuid4().hex
-    due = (_OUTBOX.c.status == "pending", _OUTBOX.c.next_attempt_at <= now)
-
-    def take(*where) -> list[Row]:
-        return list(session.execute(update(_OUTBOX).where(*due, *where)
-                                    .values(status="sending", claim=token, claimed_at=now).returning(_OUTBOX)))
-
-    # MATERIALIZED: the due rows are picked once, never more than ``wanted`` of them.
-    picked = select(_OUTBOX.c.id).where(*due).order_by(_OUTBOX.c.id).limit(wanted) \
-        .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-    claimed = take(_OUTBOX.c.id.in_(select(picked.c.id)))
+    bound = {"due_at": now, "token": uuid.uuid4().hex}
+    token = bound["token"]
+    claimed = list(session.execute(_TAKE_DUE, {**bound, "wanted": wanted}))
     more = len(claimed) == wanted
     if digest_of := {n.subscriber_id for n in claimed if n.digest}:
-        # A digest is one message for all its due rows, however few slots are free.
-        claimed += take(_OUTBOX.c.subscriber_id.in_(digest_of), _OUTBOX.c.digest.is_(True))
-    people = Subscriber.__table__
+        claimed += session.execute(_TAKE_DIGESTS, {**bound, "subscribers": sorted(digest_of)})
     subscribers = {s.id: s for s in session.execute(
-        select(people).where(people.c.id.in_({n.subscriber_id for n in claimed})))} if claimed else {}
+        _SUBSCRIBERS, {"ids": sorted({n.subscriber_id for n in claimed})})} if claimed else {}
     if missing := {n.draw_id for n in claimed} - draws.keys():
         for draw in session.exec(select(Draw).where(col(Draw.id).in_(missing))):
             session.expunge(draw)  # kept for the round: a rollback of this session must not expire it

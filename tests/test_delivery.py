@@ -29,6 +29,7 @@ from configfile import Settings, load_config
 from store.db import make_engine, session as open_session
 from store.ingest import ingest
 from store.models import Draw, Notification, Subscriber, utcnow
+from tests.configs import sources_off
 from tests.conftest import FEED, data
 from tests.service_harness import ROOT, Mailbox, ServiceProcess, free_port
 
@@ -311,7 +312,7 @@ def test_a_deliverer_killed_mid_send_leaves_each_alert_to_be_sent_exactly_once(t
         f'[database]\nurl = "sqlite:///{db}"\n'
         '[http]\ndelay = 0\nretries = 0\ntimeout = 5\n'
         f'[sources.express_entry]\nurl = "{site.url(FEED)}"\nschedule = "every 1h"\njitter = 0\n'
-        '[sources.oinp]\nenabled = false\n'
+        f'{sources_off("express_entry")}'
         f'[delivery]\ntimeout = 30\nlease = {LEASE}\n'  # a dead deliverer's claim expires
         f'[[subscribers]]\nname = "ana"\nurls = ["{hooks.json_url("/ana", "rto=60")}"]\nnotify = ["all"]\n',
         encoding="utf-8")
@@ -520,5 +521,5 @@ def test_every_slot_has_its_send_in_flight(engine, hooks):
         hooks.unhang()
 
     asyncio.run(held_then_cancelled())
-    assert deliver(engine, config).sent == 42
+    assert deliver(engine, settings()).sent == 42  # 8 at a time: the test server's listen backlog is 5
     assert len(set(received(hooks, 14))) == 42
