@@ -236,7 +236,7 @@ def bench_kill(server_url: str, folder: Path, n: int, concurrency: int, latency:
         held = len(at_kill & claims(cluster.engine))
         done = wait_received(sink, n, timeout=600)
         rows_sent = wait_sent(cluster.engine, n, lease + 60)
-        paths = {key.split(" ", 1)[0]: count for key, count in sink.counts().items()}
+        paths = sink.counts()
         lost = len({alert_path(i) for i in range(n)} - paths.keys())
         twice = sum(c - 1 for c in paths.values() if c > 1)
         print(f"  2 deliverers, one SIGKILLed {killed - committed:.2f} s in ({by_then:,} of {n:,} alerts received "
