@@ -15,6 +15,8 @@ FEED, INDEX = "/feed/", "/draws/"
 POSTS = {n: f"/2026/{m}/expression-of-interest-draw-{n}" for n, m in
          ((269, "04"), (270, "05"), (271, "05"), (272, "06"))}
 NURSE, EVERY = "nurse@example.org", "every@example.org"
+STREAMS = ("skilled-worker-in-manitoba", "international-education-stream", "skilled-worker-overseas")
+OCCUPATION = "skilled-worker-in-manitoba-occupation-specific"
 EARLY, LATE = "mb_immigratemanitoba_feed.2023-01-17.raw.rss", "mb_immigratemanitoba_feed.2023-01-29.raw.rss"
 BLOCK = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><h1>Checking if the site "
          b"connection is secure</h1>Enable JavaScript and cookies to continue</body></html>")
@@ -37,28 +39,32 @@ def mb(tmp_path, site, mailbox):
 
 def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox):
     service = mb.serve()
-    # The feed's 8 draws and 2 notices, the posts #269-#272 and the index's #273: a
-    # silent baseline.
-    service.wait_for(r"mb_mpnp: 13 new, 0 changed, 0 unchanged \(baseline\)", timeout=60)
+    # The feed's 8 draws (18 selections: the streams each excerpt names) and 2 notices,
+    # the posts #269-#272 and the index's #273 (7 selections): a silent baseline.
+    service.wait_for(r"mb_mpnp: 25 new, 0 changed, 0 unchanged \(baseline\)", timeout=60)
     draws, notices, _ = mb.held()
-    assert set(draws) == {"158", "160", "161", "162", "164", "165", "ukraine-8", "ukraine-9",
-                          "269", "270", "271", "272", "273"} and notices == 2
+    assert set(draws) == {f"{n}-{s}" for n in (158, 160, 162, 164, 165) for s in STREAMS} | {
+        "161-skilled-worker-overseas", "ukraine-8", "ukraine-9",
+        f"269-{OCCUPATION}", "269-skilled-worker-stream", f"270-{OCCUPATION}", "270-skilled-worker-stream",
+        "271-skilled-worker-stream", "272-skilled-worker-stream", "273-skilled-worker-stream"} and notices == 2
     # Unchanged pages: conditional requests, answered 304.
     service.wait_for("mb_mpnp: not modified")
     assert [s for s, _ in site.hits(FEED)][:2] == [200, 304]
     assert site.hits(FEED)[1][1].get("if-none-match") == site.pages[FEED].etag
 
-    # The later feed copy: #166 added, #158 out of its ten items. Exactly #166 is new,
-    # #158 stays stored (the feed is a window), and both subscribers hear of #166.
+    # The later feed copy: #166 added, #158 out of its ten items. Exactly #166's three
+    # selections are new, #158's stay stored (the feed is a window), and both
+    # subscribers hear of each.
     site.put(FEED, data(LATE), "application/rss+xml")
-    service.wait_for(r"mb_mpnp: 1 new, 0 changed")
-    subject = "New draw: Manitoba EOI Draw #166, 26 Jan 2023"
-    assert [m.subject for m in mailbox.wait(EVERY)] == [subject]
+    service.wait_for(r"mb_mpnp: 3 new, 0 changed")
+    subjects = sorted(f"New draw: Manitoba EOI Draw #166 ({s}), 26 Jan 2023" for s in (
+        "Skilled Worker in Manitoba", "International Education Stream", "Skilled Worker Overseas"))
+    assert sorted(m.subject for m in mailbox.wait(EVERY, 3)) == subjects
     # #166 names no occupation and states no score: nothing to hold the nurse against,
     # so it is a draw she is eligible for as far as the page says.
-    assert [m.subject for m in mailbox.wait(NURSE)] == [subject]
+    assert sorted(m.subject for m in mailbox.wait(NURSE, 3)) == subjects
     after, _, _ = mb.held()
-    assert set(after) - set(draws) == {"166"} and all(after[k] == draws[k] for k in draws)
+    assert set(after) - set(draws) == {f"166-{s}" for s in STREAMS} and all(after[k] == draws[k] for k in draws)
 
     # A bot-check page instead of the feed, then the real feed cut to two items (far
     # fewer than it held): the first crawl fails, the second is held for a person to look
@@ -67,34 +73,50 @@ def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox):
     service.wait_for(r"mb_mpnp: crawl failed: .*not an RSS feed")
     items = data(LATE).decode().split("<item>")
     site.put(FEED, ("<item>".join(items[:3]) + "</channel></rss>").encode(), "application/rss+xml")
-    service.wait_for(r"mb_mpnp: crawl held, nothing stored or sent: .*/feed/ yielded 2 records where it held 10")
+    service.wait_for(r"mb_mpnp: crawl held, nothing stored or sent: .*/feed/ yielded 4 records where it held 20")
     assert service.stop() == 0, service.log
-    assert mb.held()[0] == after and len(mailbox.to(EVERY)) == 1
+    assert mb.held()[0] == after and len(mailbox.to(EVERY)) == 3
     assert "Traceback" not in service.log
 
-    # --source and --noc list Manitoba's draws: #269 through its broad category (3,
-    # health), #270 by the unit group it names.
+    # --source and --noc list Manitoba's selections: #269's occupation-specific one
+    # through its broad category (3, health), #270's by the unit group it names.
     listed = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--format", "json").output)
     assert {d["key"] for d in listed} == set(after)
-    assert {d["key"]: d["invitations"] for d in listed if d["key"] in ("269", "270", "166")} == \
-        {"269": 308, "270": 906, "166": 336}
-    assert [d["key"] for d in json.loads(mb.invoke("draws", "--noc", "41220", "--format", "json").output)] == ["270"]
+    assert {d["key"]: (d["invitations"], d["extra"]["total"], d["program"]) for d in listed
+            if d["extra"]["draw"] in ("269", "270", "166")} == {
+        f"269-{OCCUPATION}": (192, 308, OCCUPATION), "269-skilled-worker-stream": (116, 308, "skilled-worker-stream"),
+        f"270-{OCCUPATION}": (431, 906, OCCUPATION), "270-skilled-worker-stream": (475, 906, "skilled-worker-stream"),
+        **{f"166-{s}": (None, 336, s) for s in STREAMS}}
+    assert [d["key"] for d in json.loads(mb.invoke("draws", "--noc", "41220", "--format", "json").output)] == [
+        f"270-{OCCUPATION}"]
     nurses = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--noc", "31301", "--format", "json").output)
-    assert [d["key"] for d in nurses] == ["269"]
+    assert [d["key"] for d in nurses] == [f"269-{OCCUPATION}"]
     # The table reads draws dated only by their post's month (no feed copy of them).
     table = mb.invoke("draws", "--source", "mb_mpnp", "--format", "table")
     assert table.exit_code == 0 and "Expression of Interest Draw #269" in table.output, table.output
     stats = mb.invoke("stats", "--source", "mb_mpnp", "--since", "2022-11-01", "--until", "2023-01-31",
                       "--format", "json")
     assert stats.exit_code == 0, stats.output
-    # Nov 2022 - Jan 2023: #158-#166 of the feed (305 + 1030 + 249 + 280 + 322 + 336 + 518)
-    # and the two Ukraine draws (11 + 16).
+    # Nov 2022 - Jan 2023: #158-#166 of the feed by stream, as each excerpt names them
+    # (#161 Skilled Worker Overseas alone: its 1,030; the others' per-stream counts are
+    # not in the excerpt), and the two Ukraine draws (11 + 16).
     assert {(r["name"], r["rounds"], r["invitations"]) for r in json.loads(stats.output)} == {
-        ("eoi", 7, 3040), ("ukraine", 2, 27)}
-    # What the nurse would have been told of #269, and why.
-    (decision,) = json.loads(mb.invoke("matches", "--subscriber", "nurse", "--draw", "269", "--source", "mb_mpnp",
-                                       "--format", "json").output)
-    assert decision["matched"] == "eligible, targeted"
-    assert decision["reasons"] == [
+        ("Skilled Worker in Manitoba", 6, None), ("International Education Stream", 6, None),
+        ("Skilled Worker Overseas", 7, 1030), ("Special Immigration Measure – Ukraine", 2, 27)}
+
+    def decision(draw):
+        (one,) = json.loads(mb.invoke("matches", "--subscriber", "nurse", "--draw", draw, "--source", "mb_mpnp",
+                                      "--format", "json").output)
+        return one
+    # What the nurse would have been told of #269's occupation-specific selection, and why.
+    health = decision(f"269-{OCCUPATION}")
+    assert health["matched"] == "eligible, targeted"
+    assert health["reasons"] == [
         "the draw's broad occupational category 3 – Health occupations includes your NOC 31301 Registered nurses "
         "and registered psychiatric nurses"]
+    # #270: its occupation-specific selection is not open to her; its Skilled Worker
+    # Stream selection, which names no occupation, is (one record per selection).
+    teachers = decision(f"270-{OCCUPATION}")
+    assert teachers["matched"] == "-" and teachers["unmet"] == ["the draw targets 4 occupations, none of yours (31301)"]
+    stream = decision("270-skilled-worker-stream")
+    assert (stream["matched"], stream["unmet"]) == ("eligible", [])

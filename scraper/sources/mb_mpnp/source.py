@@ -1,18 +1,26 @@
 """Manitoba as drawwatch sees it: the site's news feed (every draw and notice, dated,
 with the draw's total) and the draw posts (each selection with its count and the
-occupations it considered), merged into one record per draw."""
+occupations it considered), merged into one record per selection of a draw."""
 from __future__ import annotations
 
 from functools import cache
 from typing import Any, Iterable
 
 from scraper.sources.base import DrawLike
+from scraper.parse.text import slug
 from scraper.sources.checks import Checks, day
+from scraper.sources.mb_mpnp.parse import STREAMS
 from scraper.sources.provincial import ProvincialSource
 from store.reference.noc import unit_groups
 
 FEED_URL = "https://immigratemanitoba.com/feed/"
 INDEX_URL = "https://immigratemanitoba.com/draws/"
+# A selection's ``program`` -> its name as Manitoba writes it; a selection within a
+# stream is the stream's slug and its own ("...-occupation-specific").
+_NAMES = {slug(s): s for s in STREAMS} | {
+    "ukraine": "Special Immigration Measure – Ukraine",
+    "eoi": "EOI draw (selections not named)"}
+_WITHIN = {"occupation-specific": "Occupation-specific selection"}
 
 
 @cache
@@ -44,10 +52,19 @@ class MbMpnp(ProvincialSource):
     restricted_programs = {"ukraine": "people affected by the situation in Ukraine (a special immigration measure)"}
 
     def headline(self, draw: DrawLike) -> str:
-        """"Manitoba EOI Draw #270 (Skilled Worker Stream, Skilled Worker in Manitoba), 7 May 2026"."""
-        streams = sorted({s["stream"] for s in (draw.extra or {}).get("selections", [])})
-        what = f" ({', '.join(streams)})" if streams else ""
+        """"Manitoba EOI Draw #270 (Skilled Worker Stream), 7 May 2026"."""
+        selection = (draw.extra or {}).get("selection")
+        what = f" ({selection})" if selection else ""
         return f"Manitoba {draw.title.replace('Expression of Interest', 'EOI')}{what}, {day(draw.date)}"
+
+    def category_name(self, slug: str | None) -> str:
+        if slug in _NAMES:
+            return _NAMES[slug]
+        stream = next((s for s in sorted(_NAMES, key=len, reverse=True) if (slug or "").startswith(s + "-")), None)
+        if stream is None:
+            return super().category_name(slug)
+        within = slug[len(stream) + 1:]
+        return f"{_NAMES[stream]}: {_WITHIN.get(within) or within.replace('-', ' ').capitalize() + ' selection'}"
 
     def listed_nocs(self, draw: DrawLike) -> Iterable[str]:
         # "3 – Health occupations": the page names a broad category, which is the NOC's
