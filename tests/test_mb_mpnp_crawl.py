@@ -12,14 +12,25 @@ from tests.md_render import render
 from tests.province_cli import ProvinceCli
 
 FEED, INDEX = "/feed/", "/draws/"
-POSTS = {n: f"/2026/{m}/expression-of-interest-draw-{n}" for n, m in
-         ((269, "04"), (270, "05"), (271, "05"), (272, "06"))}
+# #270 comes later, through the draws index.
+POSTS = {n: f"/2026/{m}/expression-of-interest-draw-{n}" for n, m in ((269, "04"), (271, "05"), (272, "06"))}
 NURSE, EVERY = "nurse@example.org", "every@example.org"
 STREAMS = ("skilled-worker-in-manitoba", "international-education-stream", "skilled-worker-overseas")
 OCCUPATION = "skilled-worker-in-manitoba-occupation-specific"
 EARLY, LATE = "mb_immigratemanitoba_feed.2023-01-17.raw.rss", "mb_immigratemanitoba_feed.2023-01-29.raw.rss"
 BLOCK = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><h1>Checking if the site "
          b"connection is secure</h1>Enable JavaScript and cookies to continue</body></html>")
+
+
+def index_with_270(tmp_path) -> bytes:
+    """The draws index with #270's post added below #273's, as the index lists each post
+    (its heading, its body, "Read More" to its address)."""
+    index = (DATA / "mb_eoi_draws_index.2026-06-20.md").read_text(encoding="utf-8")
+    post = (DATA / "mb_eoi_draw_270.2026-06-20.md").read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    entry = (f"\n## Expression of Interest Draw #270\n{post}\n[Expression of Interest Draw #270Read More »]"
+             "(https://immigratemanitoba.com/2026/05/expression-of-interest-draw-270/)\n")
+    (tmp_path / "index.md").write_text(index + entry, encoding="utf-8")
+    return render(tmp_path / "index.md")[0]
 
 
 @pytest.fixture
@@ -37,16 +48,15 @@ def mb(tmp_path, site, mailbox):
     cli.close()
 
 
-def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox):
+def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox, tmp_path):
     service = mb.serve()
     # The feed's 8 draws (18 selections: the streams each excerpt names) and 2 notices,
-    # the posts #269-#272 and the index's #273 (7 selections): a silent baseline.
-    service.wait_for(r"mb_mpnp: 25 new, 0 changed, 0 unchanged \(baseline\)", timeout=60)
+    # the posts #269, #271, #272 and the index's #273 (5 selections): a silent baseline.
+    service.wait_for(r"mb_mpnp: 23 new, 0 changed, 0 unchanged \(baseline\)", timeout=60)
     draws, notices, _ = mb.held()
     assert set(draws) == {f"{n}-{s}" for n in (158, 160, 162, 164, 165) for s in STREAMS} | {
         "161-skilled-worker-overseas", "ukraine-8", "ukraine-9",
-        f"269-{OCCUPATION}", "269-skilled-worker-stream", f"270-{OCCUPATION}", "270-skilled-worker-stream",
-        "271-skilled-worker-stream", "272-skilled-worker-stream", "273-skilled-worker-stream"} and notices == 2
+        f"269-{OCCUPATION}", "269-skilled-worker-stream", "271-skilled-worker-stream", "272-skilled-worker-stream", "273-skilled-worker-stream"} and notices == 2
     # Unchanged pages: conditional requests, answered 304.
     service.wait_for("mb_mpnp: not modified")
     assert [s for s, _ in site.hits(FEED)][:2] == [200, 304]
@@ -66,6 +76,17 @@ def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox):
     after, _, _ = mb.held()
     assert set(after) - set(draws) == {f"166-{s}" for s in STREAMS} and all(after[k] == draws[k] for k in draws)
 
+    # #270 on the draws index: its two selections are new. Its occupation-specific
+    # selection (teachers, educators) is not open to the nurse; its Skilled Worker Stream
+    # selection names no occupation and is: she is told of that one alone.
+    site.put(INDEX, index_with_270(tmp_path), "text/html")
+    service.wait_for(r"mb_mpnp: 2 new, 0 changed")
+    stream, occupation = (f"New draw: Manitoba EOI Draw #270 ({s}), May 2026" for s in (
+        "Skilled Worker Stream", "Skilled Worker in Manitoba: Occupation-specific selection"))
+    assert sorted(m.subject for m in mailbox.wait(EVERY, 5))[-2:] == sorted([occupation, stream])
+    assert [m.subject for m in mailbox.wait(NURSE, 4)][3:] == [stream]
+    after, _, _ = mb.held()
+
     # A bot-check page instead of the feed, then the real feed cut to two items (far
     # fewer than it held): the first crawl fails, the second is held for a person to look
     # at (the page may really have been cut); the store stays as it was.
@@ -75,7 +96,7 @@ def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox):
     site.put(FEED, ("<item>".join(items[:3]) + "</channel></rss>").encode(), "application/rss+xml")
     service.wait_for(r"mb_mpnp: crawl held, nothing stored or sent: .*/feed/ yielded 4 records where it held 20")
     assert service.stop() == 0, service.log
-    assert mb.held()[0] == after and len(mailbox.to(EVERY)) == 3
+    assert mb.held()[0] == after and (len(mailbox.to(EVERY)), len(mailbox.to(NURSE))) == (5, 4)
     assert "Traceback" not in service.log
 
     # --source and --noc list Manitoba's selections: #269's occupation-specific one

@@ -3,6 +3,7 @@ with the draw's total) and the draw posts (each selection with its count and the
 occupations it considered), merged into one record per selection of a draw."""
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any, Iterable
 
@@ -53,9 +54,11 @@ class MbMpnp(ProvincialSource):
 
     def headline(self, draw: DrawLike) -> str:
         """"Manitoba EOI Draw #270 (Skilled Worker Stream), 7 May 2026"."""
-        selection = (draw.extra or {}).get("selection")
+        selection, month = (draw.extra or {}).get("selection"), (draw.extra or {}).get("month")
         what = f" ({selection})" if selection else ""
-        return f"Manitoba {draw.title.replace('Expression of Interest', 'EOI')}{what}, {day(draw.date)}"
+        # A draw read from its post alone is dated by the month in the post's address.
+        when = day(draw.date) if draw.date or not month else datetime.strptime(month, "%Y-%m").strftime("%b %Y")
+        return f"Manitoba {draw.title.replace('Expression of Interest', 'EOI')}{what}, {when}"
 
     def category_name(self, slug: str | None) -> str:
         if slug in _NAMES:
