@@ -3,7 +3,7 @@ Results" PDF (one row per selection: date, category, score of the lowest-ranked
 candidate, candidates invited, other considerations with the NOC codes selected), and
 the processing statistics page, which holds no draw.
 
-The PDF's text is read with PDFium (pypdfium2: about 20 times faster than pypdf on this
+The PDF's text is read with PDFium (pypdfium2: about 15 times less CPU than pypdf on this
 document, the same text; bench/parsers.py); its table comes out as lines in reading order, a
 row's cells broken over several lines ("August 18," / "2022" / "Express" / "Entry" /
 "67 416 Invited ...") and rows running on over page breaks, where the header "Updated:
@@ -59,12 +59,12 @@ def pdf_text(body: bytes, url: str) -> list[str]:
     with _PDFIUM:
         try:
             document = pypdfium2.PdfDocument(body)
-        except pypdfium2.PdfiumError as exc:    # damaged beyond loading, or encrypted
+            try:
+                pages = [_page_text(document, i) for i in range(len(document))]
+            finally:
+                document.close()
+        except pypdfium2.PdfiumError as exc:    # damaged beyond loading (or a page of it), encrypted
             raise ParseError(f"unreadable PDF: {exc}", url) from None
-        try:
-            pages = [_page_text(document, i) for i in range(len(document))]
-        finally:
-            document.close()
     # PDFium reads a page whose content it cannot decode (a damaged stream, a filter it
     # does not know) as a page without text, where pypdf raised: every page of this
     # table has its "Updated:" header, so a page without text is a page lost.
