@@ -14,18 +14,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from scraper.sources.registry import SOURCES
 from store.db import session as open_session
 from store.models import CrawlRun, Lease
+from tests.configs import sources_off
 
 EE = "express_entry"
 FEED = "/content/dam/ircc/documents/json/ee_rounds_123_en.json"
-
-
-def sources_off(*keep: str) -> str:
-    """Config tables turning off every source but ``keep``: a source on by default would be
-    crawled over the internet."""
-    return "".join(f"[sources.{name}]\nenabled = false\n" for name in SOURCES if name not in keep)
 
 
 def create_database(server_url: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from store.db import make_engine, session as open_session
 from store.models import CrawlRun, Draw, Notice
+from tests.configs import sources_off
 from tests.service_harness import ServiceProcess
 
 
@@ -38,13 +39,11 @@ class ProvinceCli:
     def configure(self, **keys) -> None:
         """The source's table (``keys``), every other source disabled (no test touches the
         internet), a service that polls every second and delivers at once."""
-        from scraper.sources.registry import SOURCES
-
         keys = {"schedule": "every 1s", "jitter": 0, **keys}
         lines = [f'[database]\nurl = "sqlite:///{self.db}"', "[http]\ndelay = 0\nretries = 0\ntimeout = 5",
                  "[service]\ndelivery_interval = 1",
                  f"[sources.{self.source}]"] + [f"{k} = {toml_value(v)}" for k, v in keys.items()]
-        lines += [f"[sources.{name}]\nenabled = false" for name in SOURCES if name != self.source]
+        lines.append(sources_off(self.source))
         for sub in self.subscribers:
             lines.append("[[subscribers]]")
             lines += [f"{k} = {toml_value(v)}" for k, v in sub.items()]

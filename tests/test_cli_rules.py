@@ -18,6 +18,7 @@ from scheduler import main
 from scraper.sources.express_entry.parse import parse_express_entry
 from store.db import make_engine, session as open_session
 from store.ingest import ingest
+from tests.configs import sources_off
 from tests.conftest import FEED, data
 from tests.service_harness import ROOT, free_port
 from tests.test_match import oinp_result
@@ -270,7 +271,8 @@ def test_crawl_summary_once_and_newest_first_for_every_source(tmp_path, site):
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "dw.db"}"\n[http]\ndelay = 0\nretries = 0\n'
                       f'timeout = 5\n[sources.express_entry]\nurl = "{site.url(FEED)}"\n'
-                      f'[sources.oinp]\nurl = "{site.url(YEAR_PATH)}"\npast_years = 0\nurls = [{ledgers}]\n')
+                      f'[sources.oinp]\nurl = "{site.url(YEAR_PATH)}"\npast_years = 0\nurls = [{ledgers}]\n'
+                      + sources_off("oinp", "express_entry"))
     proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "crawl",
                            "--source", "oinp", "--source", "express_entry"],
                           capture_output=True, text=True, timeout=180, cwd=ROOT)

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from store.db import make_engine, session as open_session
 from store.models import CrawlRun, as_utc
+from tests.configs import sources_off
 from tests.service_harness import ROOT
 
 
@@ -42,7 +43,7 @@ def test_a_silent_source_fails_at_the_deadline(tmp_path, silent):
     config = tmp_path / "config.toml"
     # Without the deadline: robots.txt 4 x 30 s, then the feed 4 x 30 s.
     config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[http]\ndelay = 0\nretries = 3\ntimeout = 30\n'
-                      f'[sources.express_entry]\nurl = "{url}/feed.json"\ndeadline = 2\n')
+                      f'[sources.express_entry]\nurl = "{url}/feed.json"\ndeadline = 2\n{sources_off("express_entry")}')
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "crawl",
                            "--source", "express_entry"], capture_output=True, text=True, cwd=ROOT, timeout=120)

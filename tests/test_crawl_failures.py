@@ -11,6 +11,7 @@ test is the crawl's handling of those crashes, not the parsers.
 import json
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 from sqlmodel import col, func, select
@@ -21,6 +22,7 @@ from scraper.sources.express_entry.parse import parse_express_entry
 from scraper.sources.registry import SOURCES
 from store.db import make_engine, session as open_session
 from store.models import CrawlRun, Draw
+from tests.configs import sources_off
 from tests.conftest import FEED, data
 from tests.service_harness import ROOT, Mailbox
 
@@ -100,6 +102,15 @@ MISDATED = "TypeError: SQLite Date type only accepts Python date objects as inpu
 
 # -- helpers ------------------------------------------------------------------------------
 
+@contextmanager
+def registered():
+    """The test-only sources registered in this process while it lasts."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, spec in TEST_SOURCES.items():
+            patch.setitem(SOURCES, name, spec)
+        yield
+
+
 @pytest.fixture
 def setup(tmp_path, site):
     """``setup(*args)`` runs ``drawwatch`` (with the test-only sources) against a config for
@@ -112,10 +123,8 @@ def setup(tmp_path, site):
     def write(sources=(), extra="", level="INFO", threshold=2):
         tables = "".join(f'[sources.{name}]\nurl = "{site.url(f"/{name}.json")}"\nschedule = "every 1h"\n'
                          for name in sources)
-        # Every other source off: the registered ones' default URLs are on the internet.
-        others = [n for n in SOURCES if n != EE and n not in TEST_SOURCES]
-        disabled = "".join(f"[sources.{name}]\nenabled = false\n" for name in [*others, *TEST_SOURCES]
-                           if name not in sources)
+        with registered():  # every other source off, the test-only ones too
+            disabled = sources_off(EE, *sources)
         config.write_text(
             f'[database]\nurl = "sqlite:///{db}"\n[logging]\nlevel = "{level}"\n'
             f'[http]\ndelay = 0\nretries = 0\ntimeout = 5\n'
@@ -132,9 +141,7 @@ def setup(tmp_path, site):
         """A command that needs no crawl, in this process (the test-only sources registered)."""
         from click.testing import CliRunner
 
-        with pytest.MonkeyPatch.context() as patch:
-            for name, spec in TEST_SOURCES.items():
-                patch.setitem(SOURCES, name, spec)
+        with registered():
             from scheduler import main
 
             return CliRunner().invoke(main, ["--config", str(config), *args])

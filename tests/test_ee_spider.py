@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from store.db import make_engine, session as open_session
 from store.models import CrawlRun, Draw
+from tests.configs import sources_off
 from tests.conftest import FEED, data
 
 
@@ -15,7 +16,7 @@ def crawl(tmp_path, site):
     db = tmp_path / "dw.db"
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[http]\ndelay = 0\nretries = 1\ntimeout = 5\n'
-                      f'[sources.express_entry]\nurl = "{site.url(FEED)}"\n')
+                      f'[sources.express_entry]\nurl = "{site.url(FEED)}"\n{sources_off("express_entry")}')
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "crawl",

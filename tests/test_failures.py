@@ -25,6 +25,7 @@ from scraper.sources.express_entry.parse import parse_express_entry
 from store.db import make_engine, session as open_session
 from store.ingest import ingest
 from store.models import Draw, Subscriber
+from tests.configs import sources_off
 from tests.conftest import FEED, data
 from tests.service_harness import ROOT, free_port
 
@@ -168,7 +169,7 @@ def test_full_disk_during_a_crawl(tmp_path, site):
         db = disk / "dw.db"
         config = configure(tmp_path, f"sqlite:///{db}",
                            '[http]\ndelay = 0\nretries = 0\nobey_robots = false\n'
-                           f'[sources.express_entry]\nurl = "{site.url(FEED)}"\n[sources.oinp]\nenabled = false\n'
+                           f'[sources.express_entry]\nurl = "{site.url(FEED)}"\n{sources_off("express_entry")}'
                            + SUBSCRIBER)
         assert cli(config, "deliver").exit_code == 0  # creates the database and its schema
         free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
@@ -226,7 +227,7 @@ def test_locked_database_waits_then_says_who_to_wait_for(tmp_path, locked):
 
 def test_service_delivery_on_a_locked_database_is_one_log_line(tmp_path, locked):
     config = configure(tmp_path, f"sqlite:///{locked}",
-                       "[sources.express_entry]\nenabled = false\n[sources.oinp]\nenabled = false\n")
+                       sources_off())
     proc = process(config, "serve", "--once")
     assert proc.returncode == 0, proc.stderr
     errors = [ln for ln in proc.stderr.splitlines() if " ERROR " in ln]

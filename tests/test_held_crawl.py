@@ -18,6 +18,7 @@ from store.db import make_engine, session as open_session
 from store.health import ensure_schema, pending_messages, record_sent, source_health
 from store.ingest import DEFAULT_HOLD_THRESHOLD, PageFetch, ingest, record_failure
 from store.models import CrawlRun, Draw, HeldCrawl, Notification, Subscriber
+from tests.configs import sources_off
 from tests.conftest import FEED, data
 from tests.service_harness import ROOT, ServiceProcess
 
@@ -78,7 +79,7 @@ command in this process; ``cli.engine`` reads its database."""
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[http]\ndelay = 0\nretries = 0\ntimeout = 5\n'
                       f'[sources.{EE}]\nurl = "{site.url(FEED)}"\nschedule = "every 1h"\n'
-                      '[sources.oinp]\nenabled = false\n'
+                      f'{sources_off(EE)}'
                       f'[[subscribers]]\nname = "every"\nurls = ["mailto://127.0.0.1:9?from=drawwatch@example.org&to={EVERY}&mode=insecure"]\n'
                       'notify = ["all"]\n')
 
@@ -191,7 +192,7 @@ def service(tmp_path, site, mailbox):
         '[service]\nfailure_threshold = 2\ndelivery_interval = 1\n'
         f'[operator]\nurls = ["{mailbox.url(OPERATOR)}"]\n'
         f'[sources.{EE}]\nurl = "{site.url(FEED)}"\nschedule = "every 1s"\njitter = 0\n'
-        '[sources.oinp]\nenabled = false\n'
+        f'{sources_off(EE)}'
         f'[[subscribers]]\nname = "cec"\nurls = ["{mailbox.url(CEC)}"]\ncrs = 520\nprograms = ["cec"]\n'
         f'[[subscribers]]\nname = "every"\nurls = ["{mailbox.url(EVERY)}"]\nnotify = ["all"]\n')
     running = []
@@ -345,7 +346,7 @@ def test_status_reads_a_database_from_before_held_crawls(tmp_path):
     HeldCrawl.__table__.drop(engine)
     engine.dispose()
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[sources.oinp]\nenabled = false\n')
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n{sources_off()}')
     result = CliRunner().invoke(main, ["--config", str(config), "status", "--format", "json"])
     assert result.exit_code == 0, result.output
     [ee] = [row for row in json.loads(result.stdout)["sources"] if row["source"] == EE]

@@ -16,6 +16,7 @@ from scraper.sources.registry import SOURCES
 from store.db import make_engine, session as open_session
 from store.ingest import ingest
 from store.models import CrawlRun, Draw, Notice
+from tests.configs import sources_off
 from tests.conftest import DATA, data
 from tests.md_render import parse_oinp_page, render
 
@@ -77,7 +78,8 @@ def crawl(tmp_path, oinp_site):
     ledgers = ", ".join(f'"{oinp_site.url(p)}"' for p in LEDGERS)
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[http]\ndelay = 0\nretries = 0\ntimeout = 5\n'
-                      f'[sources.oinp]\nurl = "{oinp_site.url(YEAR_PATH)}"\npast_years = 1\nurls = [{ledgers}]\n')
+                      f'[sources.oinp]\nurl = "{oinp_site.url(YEAR_PATH)}"\npast_years = 1\nurls = [{ledgers}]\n'
+                      + sources_off("oinp"))
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), *args],

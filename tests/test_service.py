@@ -22,7 +22,7 @@ from scraper.sources.base import SourceSettings
 from store.db import make_engine, session as open_session
 from store.ingest import PageFetch, ingest
 from store.models import CrawlRun, Draw, Notification, Subscriber
-from tests.cluster import sources_off
+from tests.configs import sources_off
 from tests.conftest import DATA, FEED, data
 from tests.md_render import render
 from tests.service_harness import ROOT, ServiceProcess

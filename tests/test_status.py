@@ -11,6 +11,7 @@ import pytest
 from scraper.sources.express_entry.parse import parse_express_entry
 from store.db import make_engine, session as open_session
 from store.ingest import PageFetch, ingest, record_failure, record_not_modified
+from tests.configs import sources_off
 from tests.conftest import data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +24,7 @@ def status(tmp_path):
     db = tmp_path / "dw.db"
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[service]\nfailure_threshold = 2\n'
-                      f'[sources.{EE}]\nurl = "{URL}"\nschedule = "every 1h"\n'
-                      '[sources.oinp]\nenabled = false\n')
+                      f'[sources.{EE}]\nurl = "{URL}"\nschedule = "every 1h"\n{sources_off(EE)}')
 
     def run(*args):
         proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "status", *args],
@@ -116,11 +116,9 @@ def test_bad_format_is_a_usage_error(status):
 def test_serve_says_when_nobody_would_be_told(tmp_path):
     """``serve`` (here ``--once``, every source disabled: nothing is fetched) says at start
     that no subscriber exists and how to add one; not once there is one."""
-    from scraper.sources.registry import names
-
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "dw.db"}"\n'
-                      + "".join(f"[sources.{n}]\nenabled = false\n" for n in names()))
+                      + sources_off())
 
     def serve():
         proc = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "serve", "--once"],

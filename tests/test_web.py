@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from scheduler import main
-from scraper.sources import registry
 from store.db import make_engine, session as open_session
 from store.models import Subscriber
+from tests.configs import sources_off
 from tests.service_harness import ROOT, ServiceProcess, free_port
 from tests.web_app import LiveApp, fill, get
 from web.config import WebSettings
@@ -353,7 +353,7 @@ def test_serve_runs_the_page_in_its_own_loop(db, tmp_path):
     config = tmp_path / "config.toml"
     # No source crawled: every registered one disabled (no test touches the internet).
     config.write_text(f'[database]\nurl = "{db[0]}"\n[web]\nenabled = true\nport = {port}\n'
-                      + "".join(f"[sources.{name}]\nenabled = false\n" for name in registry.names()))
+                      + sources_off())
     service = ServiceProcess(config).start()
     try:
         service.wait_for(rf"web page on http://127\.0\.0\.1:{port}/", timeout=60)
