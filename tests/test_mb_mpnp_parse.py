@@ -231,6 +231,11 @@ def test_an_excerpt_that_does_not_name_its_selections_is_one_record():
     assert [(m.key, m.date, m.invitations, m.extra["page"]) for m in merged] == [
         ("270-skilled-worker-in-manitoba-occupation-specific", date(2023, 1, 26), 431, "feed+post"),
         ("270-skilled-worker-stream", date(2023, 1, 26), 475, "feed+post")]
+    # Posts read, but not #270's (the index's window past it, or not there yet): the
+    # whole draw is left for its post to split, not stored beside its selections.
+    assert [m.key for m in merge_mb([d, *post(271).values()])] == ["271-skilled-worker-stream"]
+    # The feed alone (no post configured or read): the draw as one record.
+    assert merge_mb([d]) == [d]
 
 
 def test_feed_and_post_merge_by_selection_in_any_order():

@@ -331,12 +331,18 @@ def merge_mb(records: list[DrawRecord]) -> list[DrawRecord]:
     by_draw: dict[str, list[DrawRecord]] = {}
     for r in records:
         by_draw.setdefault(_draw_of(r), []).append(r)
+    posts_read = any("post" in _pages(r) for r in records)
     out = []
     for group in by_draw.values():
         posted = [r for r in group if "post" in _pages(r)]
         feed = [r for r in group if "post" not in _pages(r)]
         if posted and feed:
             group = [_dated(r, feed) for r in posted]
+        elif posts_read:
+            # The feed's draw as a whole (its excerpt named no selections) where posts were
+            # read but not this draw's (the index's window has moved on, or not yet come):
+            # stored, it would stand beside the selections its post gives, alerted twice.
+            group = [r for r in group if r.program != "eoi"]
         out += _merge_keys(group)
     return out
 
