@@ -107,7 +107,8 @@ def refresh(session: Session) -> int:
         for table, batch in ((ProfileIndex, rows), (ProfileNoc, nocs), (ProfilePoints, points)):
             insert_rows(session, table.__table__, batch)
     if stale or orphans:
-        log.info("profile index: %d profiles indexed, %d dropped", len(stale), len(orphans))
+        # DEBUG: every subscriber write reindexes its profile; a command must not print it.
+        log.debug("profile index: %d profiles indexed, %d dropped", len(stale), len(orphans))
     return len(stale)
 
 
