@@ -346,7 +346,7 @@ def test_status_reads_a_database_from_before_held_crawls(tmp_path):
     HeldCrawl.__table__.drop(engine)
     engine.dispose()
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n{sources_off()}')
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n{sources_off(EE)}')
     result = CliRunner().invoke(main, ["--config", str(config), "status", "--format", "json"])
     assert result.exit_code == 0, result.output
     [ee] = [row for row in json.loads(result.stdout)["sources"] if row["source"] == EE]
