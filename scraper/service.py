@@ -85,6 +85,12 @@ class Service:
         (self._failing.add if not outcome.ok else self._failing.discard)(name)
         return outcome
 
+    async def _scheduled_crawl(self, name: str) -> None:
+        try:
+            await self.crawl(name)
+        except asyncio.CancelledError:  # abandoned (shutdown, lease lost): logged as such, not as a traceback
+            pass
+
     # -- talking to people ----------------------------------------------------------
 
     async def deliver(self) -> None:
@@ -287,8 +293,8 @@ class Service:
         if self.crawls:
             for name in self.names:
                 # Paused (no next run) until this process holds the source's lease.
-                self.scheduler.add_job(self.crawl, make_trigger(name, self.settings.source(name), tz), args=[name],
-                                       id=name, name=name, next_run_time=None)
+                self.scheduler.add_job(self._scheduled_crawl, make_trigger(name, self.settings.source(name), tz),
+                                       args=[name], id=name, name=name, next_run_time=None)
             if not self.names:
                 log.warning("no source is enabled: only delivering the outbox")
         web = self._web()
