@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from scraper.sources import registry
 from store import queries
 from store.models import Notice
-from store.options import (check_choice, check_period, fail, format_option, limit_option, since_option,
+from store.options import (SCORE, check_choice, check_period, fail, format_option, limit_option, since_option,
                            source_option, until_option, usage)
 from store.output import as_json, emit, readable, render
 from store.reference.noc import NocError, as_2021, lookup, normalize_code, search, to_2016
@@ -35,10 +35,10 @@ def _noc_codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--category", help="Program / category / stream slug (cec, stem, french, foreign_worker, ...).")
 @since_option()
 @until_option()
-@click.option("--min-crs", type=int, help="Lowest CRS at least this (draws scored on the CRS only).")
-@click.option("--max-crs", type=int, help="Lowest CRS at most this (draws scored on the CRS only).")
-@click.option("--min-score", type=int, help="Lowest score at least this, on the --source's own scale.")
-@click.option("--max-score", type=int, help="Lowest score at most this, on the --source's own scale.")
+@click.option("--min-crs", type=SCORE, help="Lowest CRS at least this (draws scored on the CRS only).")
+@click.option("--max-crs", type=SCORE, help="Lowest CRS at most this (draws scored on the CRS only).")
+@click.option("--min-score", type=SCORE, help="Lowest score at least this, on the --source's own scale.")
+@click.option("--max-score", type=SCORE, help="Lowest score at most this, on the --source's own scale.")
 @click.option("--noc", multiple=True, help="Draws targeting this NOC (2021 or 2016 code); repeatable.")
 @limit_option(default=100, help="At most this many draws.")
 @format_option

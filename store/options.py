@@ -17,6 +17,9 @@ from scraper.sources import registry
 from store.output import FORMATS
 
 DATE_FORM = "YYYY-MM-DD"
+# The largest number a limit or a score filter takes: one the databases can bind (a larger
+# one is an OverflowError in SQLite's driver); every score and count is far below it.
+LARGEST = 2**31 - 1
 
 
 class DateParam(click.ParamType):
@@ -43,6 +46,8 @@ class PositiveInt(click.ParamType):
             self.fail(f"{value!r} is not a whole number", param, ctx)
         if number < 1:
             self.fail(f"{value!r}: must be 1 or more", param, ctx)
+        if number > LARGEST:
+            self.fail(f"{value!r}: must be at most {LARGEST}", param, ctx)
         return number
 
 
@@ -61,6 +66,7 @@ class SourceChoice(click.Choice):
 DATE = DateParam()
 POSITIVE = PositiveInt()
 SOURCE = SourceChoice()
+SCORE = click.IntRange(0, LARGEST)
 
 
 def format_option(f):

@@ -38,6 +38,8 @@ class Point:
 def months_before(day: date, months: int) -> date:
     """The same day ``months`` earlier (the month's last day when it has no such day)."""
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    if year < 1:  # before the calendar's first year (an --until of 0001-...): from its first day
+        return date.min
     for last in (day.day, 30, 29, 28):
         try:
             return date(year, month + 1, min(day.day, last))

@@ -78,6 +78,11 @@ REFUSED = [
     (("outbox", "--limit", "0"), ["'--limit': '0': must be 1 or more"]),
     (("matches", "--limit", "-1"), ["'--limit': '-1': must be 1 or more"]),
     (("noc", "software", "--limit", "0"), ["'--limit': '0': must be 1 or more"]),
+    # No database binds a number this large: refused, not an OverflowError.
+    (("draws", "--limit", "99999999999999999999"), ["'--limit': '99999999999999999999': must be at most 2147483647"]),
+    (("outbox", "--limit", "99999999999999999999"), ["'--limit': '99999999999999999999': must be at most"]),
+    (("draws", "--min-crs", "99999999999999999999"), ["Invalid value for '--min-crs'", "0<=x<=2147483647"]),
+    (("draws", "--source", "oinp", "--max-score", "-1"), ["Invalid value for '--max-score'", "0<=x<=2147483647"]),
     # Date errors read the same everywhere.
     (("draws", "--since", "2026-13-01"), [f"Invalid value for '--since': '2026-13-01' {DATE_ERROR}"]),
     (("draws", "--until", "April 1"), [f"Invalid value for '--until': 'April 1' {DATE_ERROR}"]),

@@ -106,6 +106,16 @@ def test_stats_bad_input(config):
     assert result.exit_code == 2 and "expected YYYY-MM-DD" in result.output
     result = run(config, "stats", "--source", "oinp", "--category", "stem")
     assert result.exit_code == 2 and "'stem' is not one of" in result.output and "'hcp'" in result.output
+    # A window ending in the calendar's first year starts at its first day (no traceback).
+    result = run(config, "stats", "--until", "0001-01-05", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == [], result.output
+
+
+def test_months_before():
+    assert months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert months_before(date(2024, 3, 30), 13) == date(2023, 2, 28)
+    assert months_before(date(2026, 1, 15), 12) == date(2025, 1, 15)
+    assert months_before(date(1, 11, 5), 12) == date.min
 
 
 def svg_text(path) -> str:

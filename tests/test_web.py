@@ -133,9 +133,16 @@ def test_bad_filters_are_one_line_errors(site):
     for path, words in (("/?since=14-03-2025", "since: '14-03-2025' is not a date"),
                         ("/?noc=99999", "noc: 99999"),
                         ("/?source=nowhere", "source: 'nowhere' is not one of"),
-                        ("/?since=2026-01-02&until=2026-01-01", "since: 2026-01-02 is after until")):
+                        ("/?since=2026-01-02&until=2026-01-01", "since: 2026-01-02 is after until"),
+                        # No database binds a number this large: refused, not a server error.
+                        ("/?min_crs=99999999999999999999", "min_crs: Input should be less than or equal to"),
+                        ("/?offset=99999999999999999999", "offset: Input should be less than or equal to")):
         html = page(site, path, 400)
         assert words in html.replace("&#39;", "'"), path
+    for path in ("/api/draws?offset=99999999999999999999",
+                 "/api/draws?source=oinp&max_score=99999999999999999999"):
+        _, body = fetch(site, path, 400)
+        assert "less than or equal to 2147483647" in json.loads(body)["detail"], path
     code, head, body = get(site.url + "/api/draws?since=tomorrow")
     assert code == 400 and json.loads(body) == {"detail": "since: 'tomorrow' is not a date: expected YYYY-MM-DD, "
                                                           "e.g. 2025-03-14"}

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from store import queries, stats
+from store.options import LARGEST
 from store.output import as_json
 from web.filters import DrawFilters, draw_filters
 from web.session import read_session
@@ -28,7 +29,7 @@ def _json(rows: list[dict]) -> Response:
                                             "A `Link: <...>; rel=\"next\"` header points at the next page."}})
 def list_draws(request: Request, filters: Annotated[DrawFilters, Depends(draw_filters)],
                limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-               offset: Annotated[int, Query(ge=0)] = 0, session=Depends(read_session)) -> Response:
+               offset: Annotated[int, Query(ge=0, le=LARGEST)] = 0, session=Depends(read_session)) -> Response:
     rows = [d.model_dump() for d in queries.draws(session, filters.query(), limit=limit, offset=offset)]
     response = _json(rows)
     if len(rows) == limit:

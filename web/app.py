@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from scraper.sources import registry
 from store import queries, stats
 from store.models import Draw
+from store.options import LARGEST
 from store.reference.noc import lookup
 from web import api, charts, feeds
 from web.config import WebSettings, token_matches
@@ -113,7 +114,7 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def history(request: Request, filters: Annotated[DrawFilters, Depends(draw_filters)],
                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE_SIZE,
-                offset: Annotated[int, Query(ge=0)] = 0, session=Depends(read_session)):
+                offset: Annotated[int, Query(ge=0, le=LARGEST)] = 0, session=Depends(read_session)):
         query = filters.query()
         rows = queries.draws(session, query, limit=limit, offset=offset, columns=LIST_COLUMNS)
         total = queries.count(session, query) if len(rows) == limit or offset else len(rows)

@@ -11,6 +11,7 @@ from fastapi import HTTPException, Query
 
 from scraper.sources import registry
 from store import queries
+from store.options import LARGEST
 from store.reference.noc import NocError
 
 
@@ -54,12 +55,15 @@ def draw_filters(
     category: Annotated[str | None, Query(description="Category or stream slug (cec, stem, foreign_worker, ...).")] = None,
     since: Annotated[str | None, Query(description="On or after this date (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, Query(description="On or before this date (YYYY-MM-DD).")] = None,
-    min_crs: Annotated[int | None, Query(description="Lowest CRS at least this (CRS-scored draws only).")] = None,
-    max_crs: Annotated[int | None, Query(description="Lowest CRS at most this (CRS-scored draws only).")] = None,
-    min_score: Annotated[int | None, Query(description="Lowest score at least this, on the source's own scale "
-                                                       "(needs source).")] = None,
-    max_score: Annotated[int | None, Query(description="Lowest score at most this, on the source's own scale "
-                                                       "(needs source).")] = None,
+    # Scores bounded as the CLI's: a larger number is no score and no database binds it.
+    min_crs: Annotated[int | None, Query(ge=0, le=LARGEST,
+                                         description="Lowest CRS at least this (CRS-scored draws only).")] = None,
+    max_crs: Annotated[int | None, Query(ge=0, le=LARGEST,
+                                         description="Lowest CRS at most this (CRS-scored draws only).")] = None,
+    min_score: Annotated[int | None, Query(ge=0, le=LARGEST, description="Lowest score at least this, on the "
+                                                                         "source's own scale (needs source).")] = None,
+    max_score: Annotated[int | None, Query(ge=0, le=LARGEST, description="Lowest score at most this, on the "
+                                                                         "source's own scale (needs source).")] = None,
     noc: Annotated[list[str], Query(description="Draws targeting this NOC (2021, or 2016 through the "
                                                 "crosswalk); repeatable.")] = [],  # noqa: B006 (FastAPI copies it)
 ) -> DrawFilters:
