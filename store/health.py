@@ -242,11 +242,20 @@ def _local(value, tz) -> object:
     return as_utc(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if isinstance(value, dt.datetime) else value
 
 
+def _masked(row: dict) -> dict:
+    """A crawl's error and a held crawl's summary may quote a URL with its credentials."""
+    held = row.get("held")
+    return {**row, "last_error": row.get("last_error") and mask(row["last_error"]),
+            "held": held and {**held, "summary": held.get("summary") and mask(held["summary"])}}
+
+
 def render_status(rows: list[dict], outbox: dict[str, int], fmt: str, timezone: str) -> str:
     """``status`` as JSON (an object: sources, outbox, failing, held) or CSV (a row per
-    source), every time in UTC; or as a table with every time in ``timezone``, said once."""
+    source), every time in UTC; or as a table with every time in ``timezone``, said once.
+    Secrets masked in every format."""
     from zoneinfo import ZoneInfo
 
+    rows = [_masked(r) for r in rows]
     failing = [r["source"] for r in rows if r["state"] == "failing"]
     held = [r["source"] for r in rows if r["held"]]
     if fmt == "json":
@@ -263,6 +272,6 @@ def render_status(rows: list[dict], outbox: dict[str, int], fmt: str, timezone: 
         if row["held"]:
             name, h = row["source"], row["held"]
             lines.append(f"held: {name} since {_local(h['since'], tz)}: {h['new']} new, {h['changed']} changed, "
-                         f"{h['lost']} lost ({mask(h['summary'])}); check the source's page, then run "
+                         f"{h['lost']} lost ({h['summary']}); check the source's page, then run "
                          f"`drawwatch crawl --source {name} --accept` to apply it")
     return "\n".join(lines)

@@ -132,3 +132,12 @@ def test_serve_says_when_nobody_would_be_told(tmp_path):
     with config.open("a") as f:
         f.write('[[subscribers]]\nname = "ana"\nurls = ["json://127.0.0.1:9/ana"]\n')
     assert "no subscriber" not in serve().stderr
+
+
+def test_a_secret_in_a_crawl_error_is_masked_in_every_format(status):
+    with status.session() as s:
+        record_failure(s, EE, "https://reader:s3cret-pass@127.0.0.1:9/feed.json: HTTP 401")
+    for fmt in ("table", "json", "csv"):
+        proc = status("--format", fmt)
+        assert "HTTP 401" in proc.stdout, fmt
+        assert "s3cret-pass" not in proc.stdout + proc.stderr, fmt
