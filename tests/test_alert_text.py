@@ -65,3 +65,5 @@ def test_the_plain_text_part_has_the_official_page_and_its_blocks(tmp_path, mail
             assert "\n\nWhy you are told:\n" in text
     texts = [m.get_body(("plain",)).get_content() for m in raw]
     assert any("the draw took expressions of interest created" in t for t in texts)
+    # The blank-line check above ran: without an EOI date some requirement is not known.
+    assert any("Not met or not known:" in t for t in texts)
