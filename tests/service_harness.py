@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import os
 import re
 import signal
@@ -55,6 +56,9 @@ class Mailbox:
     def start(self) -> "Mailbox":
         from aiosmtpd.controller import Controller
 
+        # The server's own INFO lines ("connection lost", late after a send) would land in the
+        # output of whatever drawwatch command runs in this process next (CliRunner): not ours.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
