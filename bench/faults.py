@@ -73,6 +73,7 @@ from bench.fault_rig import (  # noqa: E402
     BLOCK_PSYCOPG, TRACEBACK, FILE_SIZE_LIMIT, Answer, CommitWatch, FeedSite, PostgresStores, SlowSink, SqliteStores, State,
     closed_port, command, finish, numbers_as_numbers, pending_rows, read_state, renumbered, run, sqlite_copy,
     start, without_dac_override, without_rounds)
+from tests.configs import sources_off  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 OLD_FEED, NEW_FEED = "ee_rounds_123_en.2025-12-20.raw.json", "ee_rounds_123_en.2026-04-21.raw.json"
@@ -193,8 +194,9 @@ class Rig:
                level: str = "INFO", oinp: str | None = None, extra: str = "") -> Path:
         """Write config ``name``.toml: the EE source at ``feed_url`` (or OINP's tables), the subscribers."""
         feed_url = feed_url or self.site.url(FEED)
-        sources = (f'[sources.express_entry]\nurl = "{feed_url}"\n[sources.oinp]\nenabled = false\n' if oinp is None
-                   else f"[sources.express_entry]\nenabled = false\n{oinp}")
+        # Every other source off: their default URLs are on the internet.
+        sources = (f'[sources.express_entry]\nurl = "{feed_url}"\n{sources_off("express_entry")}' if oinp is None
+                   else f"{sources_off('oinp')}{oinp}")
         text = (f'[database]\nurl = "{db_url}"\n[logging]\nlevel = "{level}"\n'
                 f'[http]\ndelay = 0\nretries = 0\ntimeout = {HTTP_TIMEOUT}\n'
                 f'[delivery]\nconcurrency = {CONCURRENCY}\nbackoff = 1\n' + (f"lease = {lease}\n" if lease else "")

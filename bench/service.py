@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.configs import sources_off  # noqa: E402
 from tests.md_render import render  # noqa: E402
 from tests.servers import Site  # noqa: E402
 from tests.service_harness import Mailbox, ServiceProcess  # noqa: E402
@@ -61,12 +62,8 @@ OINP_LEDGERS = {"/page/ontario-immigrant-nominee-program-oinp-invitations-apply"
 def serve_sources(site: Site, oinp: bool) -> str:
     """Put every source's pages on ``site``; the config tables pointing at them (every
     other registered source disabled: its default URL is on the internet)."""
-    from scraper.sources.registry import SOURCES
-
     site.put(FEED, (DATA / OLD).read_bytes())
-    tables = f'[sources.express_entry]\nurl = "{site.url(FEED)}"\n'
-    tables += "".join(f"[sources.{name}]\nenabled = false\n" for name in SOURCES
-                      if name not in ("express_entry", "oinp"))
+    tables = f'[sources.express_entry]\nurl = "{site.url(FEED)}"\n' + sources_off("express_entry", "oinp")
     if not oinp:
         return tables + "[sources.oinp]\nenabled = false\n"
     year = time.gmtime().tm_year
