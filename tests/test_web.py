@@ -117,6 +117,13 @@ def test_history_filters_match_the_cli(site, db):
         assert rows_of(html) == expected, params
         # The filter form shows what is applied, the feed link keeps it.
         assert f'href="/feeds/draws.atom?{urlencode(params)}"' in html.replace("&amp;", "&")
+    # Two occupations: as repeated parameters, or as the form's field shows and sends them.
+    both = cli(db[1], "draws", "--noc", "21231", "--noc", "21311", "--limit", "5000", "--format", "json")
+    assert both
+    html = page(site, "/?noc=21231&noc=21311")
+    assert rows_of(html) == [f"/draws/{d['source']}/{d['key']}" for d in both]
+    assert 'name="noc" size="6" inputmode="numeric" placeholder="21231" value="21231 21311"' in html
+    assert rows_of(page(site, "/?noc=21231+21311")) == rows_of(html)
     # A filter with nothing to show says so; the charts are left out, not drawn empty.
     html = page(site, "/?since=2030-01-01")
     assert "No draw matches these filters." in html and "<svg" not in html

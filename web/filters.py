@@ -73,7 +73,8 @@ def draw_filters(
         bad("source", f"{source!r} is not one of {', '.join(registry.names())}")
     found = DrawFilters(source=source, category=category, since=_day("since", since), until=_day("until", until),
                         min_crs=min_crs, max_crs=max_crs, min_score=min_score, max_score=max_score,
-                        noc=[n.strip() for n in noc if n.strip()])
+                        # The form's one NOC field shows several codes space-separated: read back alike.
+                        noc=[n for value in noc for n in value.replace(",", " ").split()])
     if (min_score is not None or max_score is not None) and not source:
         bad("min_score", "needs source: each source scores on its own scale (min_crs/max_crs compare CRS scores "
                          "across sources)")
