@@ -59,17 +59,17 @@ def test_new_draws_alert_and_failed_or_shrunken_pages_change_nothing(ab, site, m
     # The sector draws (health care 60 and 45, agriculture 52, manufacturing 50) take only a
     # sector's occupations, which the page names in words: not known to fit, so no alert.
     assert len(mailbox.to("rural@example.org")) == 1
-    health = json.loads(ab.invoke("matches", "--draw", "2026-06-09/dhcp-non-ee", "--format", "json").output)
+    health = json.loads(ab.invoke("matches", "--draw", "2026-06-09/dhcp-non-ee", "--format", "json").stdout)
     assert health[0]["reasons"] == ["your Alberta EOI score 62 is above the minimum 45"]
     assert health[0]["unmet"] == ["the draw took only health care occupations; the page names no occupation "
                                   "codes, so whether yours is among them is not known"]
 
-    listed = json.loads(ab.invoke("draws", "--source", "ab_aaip", "--format", "json").output)
+    listed = json.loads(ab.invoke("draws", "--source", "ab_aaip", "--format", "json").stdout)
     assert len(listed) == 50 and listed[0]["key"] == "2026-06-15/aees-priority-manufacturing"
-    law = json.loads(ab.invoke("draws", "--category", "aees-law-enforcement", "--format", "json").output)
+    law = json.loads(ab.invoke("draws", "--category", "aees-law-enforcement", "--format", "json").stdout)
     assert [(d["score_min"], d["invitations"], d["extra"]["invitations_below"]) for d in law] == [
         (58, None, 10), (46, None, 10), (50, None, 10)]
-    assert json.loads(ab.invoke("draws", "--source", "ab_aaip", "--noc", "31301", "--format", "json").output) == []
+    assert json.loads(ab.invoke("draws", "--source", "ab_aaip", "--noc", "31301", "--format", "json").stdout) == []
 
     site.put(PATH, CAPTCHA, "text/html")
     blocked = ab.crawl()

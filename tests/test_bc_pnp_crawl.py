@@ -84,7 +84,7 @@ def test_early_late_pair_alerts_listings_captcha_and_shrunken_page(bc, site, mai
 
     # The wage round is held against nothing it does not state: no points compared, its wage unknown.
     wage = json.loads(bc.invoke("matches", "--draw", "2026-06-18/innovate-high-economic-impact/wage",
-                         "--format", "json").output)
+                         "--format", "json").stdout)
     assert sorted(m["subscriber"] for m in wage) == ["tech", "vet"]
     for m in wage:
         assert m["reasons"] == [] and m["matched"] == "-"
@@ -94,27 +94,27 @@ def test_early_late_pair_alerts_listings_captcha_and_shrunken_page(bc, site, mai
     # A sector draw naming no code: the vet's 120 points are above its 100, but whether a
     # veterinary technician is among "all priority health care occupations" is not known.
     health = json.loads(bc.invoke("matches", "--draw", "2026-06-02/care-health/points", "--subscriber", "vet",
-                                  "--format", "json").output)
+                                  "--format", "json").stdout)
     assert health[0]["reasons"] == ["your BC SIRS score 120 is above the minimum 100"]
     assert health[0]["unmet"] == ["the draw took only all priority health care occupations; the page does not "
                                   "give every one's NOC code, so whether yours is among them is not known"]
 
     # Every listing reads BC's draws; --noc through DrawNoc.
-    listed = json.loads(bc.invoke("draws", "--source", "bc_pnp", "--format", "json").output)
+    listed = json.loads(bc.invoke("draws", "--source", "bc_pnp", "--format", "json").stdout)
     assert len(listed) == 28 and {d["source"] for d in listed} == {"bc_pnp"}
     assert listed[0]["date"] == "2026-06-18"
-    vet = json.loads(bc.invoke("draws", "--source", "bc_pnp", "--noc", "32104", "--format", "json").output)
+    vet = json.loads(bc.invoke("draws", "--source", "bc_pnp", "--noc", "32104", "--format", "json").stdout)
     assert [d["key"] for d in vet] == ["2026-06-02/care-veterinary-care/points",
                                        "2026-05-06/care-veterinary-care/points"]
     childcare = bc.invoke("draws", "--noc", "42202", "--format", "csv")
     assert childcare.exit_code == 0 and childcare.output.count("2026-05-06/care-childcare/points") == 1
-    regional = json.loads(bc.invoke("draws", "--category", "entrepreneur-regional", "--format", "json").output)
+    regional = json.loads(bc.invoke("draws", "--category", "entrepreneur-regional", "--format", "json").stdout)
     assert [d["invitations"] for d in regional] == [None] * 4
     assert all(d["extra"]["invitations_below"] == 5 for d in regional)
-    sent_rows = json.loads(bc.invoke("outbox", "--status", "sent", "--format", "json").output)
+    sent_rows = json.loads(bc.invoke("outbox", "--status", "sent", "--format", "json").stdout)
     assert sorted(r["draw"] for r in sent_rows) == ["bc_pnp:2026-06-02/care-veterinary-care/points",
                                                    "bc_pnp:2026-06-18/innovate-high-economic-impact/points"]
-    assert json.loads(bc.invoke("notices", "--source", "bc_pnp", "--format", "json").output) == []
+    assert json.loads(bc.invoke("notices", "--source", "bc_pnp", "--format", "json").stdout) == []
     status = bc.invoke("status")
     assert "bc_pnp" in status.output, status.output
 

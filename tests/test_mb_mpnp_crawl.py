@@ -101,16 +101,16 @@ def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox, tmp_path):
 
     # --source and --noc list Manitoba's selections: #269's occupation-specific one
     # through its broad category (3, health), #270's by the unit group it names.
-    listed = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--format", "json").output)
+    listed = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--format", "json").stdout)
     assert {d["key"] for d in listed} == set(after)
     assert {d["key"]: (d["invitations"], d["extra"]["total"], d["program"]) for d in listed
             if d["extra"]["draw"] in ("269", "270", "166")} == {
         f"269-{OCCUPATION}": (192, 308, OCCUPATION), "269-skilled-worker-stream": (116, 308, "skilled-worker-stream"),
         f"270-{OCCUPATION}": (431, 906, OCCUPATION), "270-skilled-worker-stream": (475, 906, "skilled-worker-stream"),
         **{f"166-{s}": (None, 336, s) for s in STREAMS}}
-    assert [d["key"] for d in json.loads(mb.invoke("draws", "--noc", "41220", "--format", "json").output)] == [
+    assert [d["key"] for d in json.loads(mb.invoke("draws", "--noc", "41220", "--format", "json").stdout)] == [
         f"270-{OCCUPATION}"]
-    nurses = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--noc", "31301", "--format", "json").output)
+    nurses = json.loads(mb.invoke("draws", "--source", "mb_mpnp", "--noc", "31301", "--format", "json").stdout)
     assert [d["key"] for d in nurses] == [f"269-{OCCUPATION}"]
     # The table reads draws dated only by their post's month (no feed copy of them).
     table = mb.invoke("draws", "--source", "mb_mpnp", "--format", "table")
@@ -127,7 +127,7 @@ def test_feed_pair_alerts_blocks_and_listings(mb, site, mailbox, tmp_path):
 
     def decision(draw):
         (one,) = json.loads(mb.invoke("matches", "--subscriber", "nurse", "--draw", draw, "--source", "mb_mpnp",
-                                      "--format", "json").output)
+                                      "--format", "json").stdout)
         return one
     # What the nurse would have been told of #269's occupation-specific selection, and why.
     health = decision(f"269-{OCCUPATION}")

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from scraper.records import ParseError
+from scraper.records import ParseError, SourceBlocked
 from scraper.sources.mb_mpnp.parse import merge_mb, parse_mb_feed, parse_mb_posts
 from scraper.sources.registry import SOURCES
 from tests.conftest import DATA, data
@@ -270,6 +270,15 @@ def test_not_a_feed_and_a_post_without_number_are_errors():
     body, _ = render(DATA / "mb_eoi_draw_271.2026-06-20.md")
     with pytest.raises(ParseError, match="draw number"):
         parse_mb_posts(body, "https://immigratemanitoba.com/some-page/")
+
+
+def test_a_captcha_page_fails_instead_of_reading_as_no_draws():
+    """A bot-check page served for the draws index (no draw number in its address) is a
+    block, not an index without draws: read as none, the feed's draws would be stored
+    whole (merge_mb) beside the selections their posts give later."""
+    captcha, _ = render(DATA / "CAPTCHA_BLOCKED_oinp_updates_2024.2026-06-19.md")
+    with pytest.raises(SourceBlocked):
+        parse_mb_posts(captcha, "https://immigratemanitoba.com/draws/")
 
 
 def test_derived_dataset_misreads_manitoba():

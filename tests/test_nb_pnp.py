@@ -119,5 +119,5 @@ def test_crawl_new_round_alert_and_listings(nb, site, mailbox):
     service.wait_for(r"nb_pnp: crawl failed: ParseError: no invitation tables")
     assert service.stop() == 0, service.log
     assert mailbox.to(ELSEWHERE) == [] and "Traceback" not in service.log
-    listed = json.loads(nb.invoke("draws", "--source", "nb_pnp", "--format", "json").output)
+    listed = json.loads(nb.invoke("draws", "--source", "nb_pnp", "--format", "json").stdout)
     assert {d["key"]: d["invitations"] for d in listed} == {k: v[2] for k, v in ROUNDS.items()}

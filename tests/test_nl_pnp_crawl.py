@@ -56,10 +56,10 @@ def test_new_batches_alert_and_failed_or_shrunken_pages_change_nothing(nl, site,
     assert "states only how many were invited" in mails[0].body
     assert mailbox.to("fit@example.org") == []
 
-    listed = json.loads(nl.invoke("draws", "--source", "nl_pnp", "--format", "json").output)
+    listed = json.loads(nl.invoke("draws", "--source", "nl_pnp", "--format", "json").stdout)
     assert len(listed) == 20 and (listed[0]["key"], listed[0]["invitations"]) == ("2026-06-10", 108)
     assert listed[0]["extra"]["split"] == {"NLPNP": 89, "AIP": 19}
-    assert json.loads(nl.invoke("draws", "--source", "nl_pnp", "--noc", "31301", "--format", "json").output) == []
+    assert json.loads(nl.invoke("draws", "--source", "nl_pnp", "--noc", "31301", "--format", "json").stdout) == []
     after = nl.held()[0]
 
     site.put(PATH, CAPTCHA, "text/html")

@@ -49,10 +49,10 @@ def test_a_new_monthly_total_alerts_and_failed_or_shrunken_pages_change_nothing(
     assert "publishes only how many candidates it selected in the month" in mail.body
     assert mailbox.to("fit@example.org") == []
 
-    listed = json.loads(ns.invoke("draws", "--source", "ns_nsnp", "--format", "json").output)
+    listed = json.loads(ns.invoke("draws", "--source", "ns_nsnp", "--format", "json").stdout)
     assert [(d["key"], d["invitations"], d["score_min"]) for d in listed] == [
         ("2026-04", 161, None), ("2026-03", 370, None), ("2026-02", 357, None), ("2026-01", 363, None)]
-    assert json.loads(ns.invoke("draws", "--source", "ns_nsnp", "--noc", "31301", "--format", "json").output) == []
+    assert json.loads(ns.invoke("draws", "--source", "ns_nsnp", "--noc", "31301", "--format", "json").stdout) == []
     after = ns.held()[0]
 
     site.put(PATH, CAPTCHA, "text/html")

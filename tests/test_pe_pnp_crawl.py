@@ -68,9 +68,9 @@ def test_june_draw_alerts_and_a_bot_check_fails(pe, site, mailbox):
     assert pe.held()[0] == after and "Traceback" not in service.log
     assert mailbox.to(EVERY) == [] and len(mailbox.to(ISLANDER)) == 1
 
-    listed = json.loads(pe.invoke("draws", "--source", "pe_pnp", "--format", "json").output)
+    listed = json.loads(pe.invoke("draws", "--source", "pe_pnp", "--format", "json").stdout)
     assert sorted((d["date"], d["invitations"]) for d in listed) == [
         ("2026-01-15", 26), ("2026-02-19", 109), ("2026-03-20", 101), ("2026-04-16", 127), ("2026-05-21", 113),
         ("2026-06-18", 182)]
     # PEI names no occupation: a --noc query finds none of its draws.
-    assert json.loads(pe.invoke("draws", "--source", "pe_pnp", "--noc", "31301", "--format", "json").output) == []
+    assert json.loads(pe.invoke("draws", "--source", "pe_pnp", "--noc", "31301", "--format", "json").stdout) == []

@@ -63,6 +63,23 @@ def test_a_business_row_is_a_draw_in_pei_points():
     assert draws["2026-01-15/labour"].flags == [] and len(draws) == 7
 
 
+def test_an_unreadable_threshold_or_count_is_kept_verbatim_and_flagged():
+    """The first row's business cells typed "5" and "6O" (a letter O), its labour count "2b"."""
+    page = data(RENDERED).decode()
+    row = re.search(r"<td>1/15/2026</td>\s*<td>0</td>\s*<td>-</td>\s*<td>26</td>", page).group()
+    edited = page.replace(row, row.replace("<td>0</td>", "<td>5</td>").replace("<td>-</td>", "<td>6O</td>")
+                          .replace("<td>26</td>", "<td>2b</td>"))
+    result = parse_pe_draws(edited.encode(), URL)
+    draws = {d.key: d for d in result.draws}
+    business, labour = draws["2026-01-15/business"], draws["2026-01-15/labour"]
+    assert (business.invitations, business.score_min, business.score_system) == (5, None, None)
+    assert business.extra["raw"] == {"score": "6O"} and "unreadable_score" in business.flags
+    assert labour.invitations is None and labour.extra["raw"] == {"invitations": "2b"}
+    assert "unreadable_invitations" in labour.flags
+    assert result.problems[-2:] == ["2026-01-15/labour: invitations '2b' kept verbatim, flagged",
+                                    "2026-01-15/business: score '6O' kept verbatim, flagged"]
+
+
 def test_bot_check_and_other_pages_fail():
     challenge = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
                  b"<noscript>Enable JavaScript and cookies to continue</noscript>"

@@ -54,23 +54,23 @@ def test_pdf_crawl_blocks_listings_and_reasons(sk, site):
     assert service.stop() == 0, service.log
     assert sk.held()[0] == draws and "Traceback" not in service.log
 
-    listed = json.loads(sk.invoke("draws", "--source", "sk_sinp", "--since", "2022-12-01", "--format", "json").output)
+    listed = json.loads(sk.invoke("draws", "--source", "sk_sinp", "--since", "2022-12-01", "--format", "json").stdout)
     assert sorted((d["key"], d["invitations"], d["score_min"]) for d in listed) == [
         ("2022-12-15/express-entry", 348, 82), ("2022-12-15/no-category/ukraine", 2, 62),
         ("2022-12-15/occupations-in-demand", 285, 82),
         ("2022-12-21/express-entry", 153, 80), ("2022-12-21/occupations-in-demand", 315, 80)]
     # --noc: the NOC 2021 code, and the draws that printed its 2016 predecessor (2173).
-    by_noc = json.loads(sk.invoke("draws", "--source", "sk_sinp", "--noc", "21231", "--format", "json").output)
+    by_noc = json.loads(sk.invoke("draws", "--source", "sk_sinp", "--noc", "21231", "--format", "json").stdout)
     keys = {d["key"] for d in by_noc}
     assert {"2022-12-21/express-entry", "2022-12-15/occupations-in-demand"} <= keys
     assert "2020-09-15/express-entry" in keys and "2022-12-15/no-category/ukraine" not in keys
 
     (fits,) = json.loads(sk.invoke("matches", "--subscriber", "dev", "--draw", "2022-12-21/express-entry",
-                                   "--format", "json").output)
+                                   "--format", "json").stdout)
     assert fits["matched"] == "eligible" and fits["reasons"] == [
         "the draw targets your NOC 21231 Software engineers and designers",
         "your SINP EOI points 85 is above the minimum 80"]
     (ukraine,) = json.loads(sk.invoke("matches", "--subscriber", "dev", "--draw", "2022-12-15/no-category/ukraine",
-                                      "--format", "json").output)
+                                      "--format", "json").stdout)
     assert ukraine["matched"] == "-" and ukraine["unmet"][0] == (
         "the selection was open only to candidates whose current country of residence is Ukraine (a special measure)")

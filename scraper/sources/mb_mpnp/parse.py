@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from scraper.parse import html
+from scraper.parse.blocked import check_blocked
 from scraper.parse.nocs import noc_version
 from scraper.parse.numbers import INT, parse_count, to_int
 from scraper.parse.text import clean, slug
@@ -174,6 +175,9 @@ def _read_totals(record: DrawRecord, text: str) -> None:
 
 def parse_mb_posts(body: bytes, url: str) -> ParseResult:
     """A draw post, or the draws index (a "Draw #N" heading per post): a record per selection."""
+    # A bot-check page would read as a page without draws: the feed's draws would then be
+    # stored whole, beside the selections their posts give once the page is back.
+    check_blocked(body, url)
     root = html.parse_html(body, url)
     content = next((el for el in (html.first(root, t) for t in ("main", "article", "body")) if el is not None), root)
     # A list item is read whole (a "<p>" inside it is part of it).

@@ -65,6 +65,7 @@ def parse_pe_draws(body: bytes, url: str) -> ParseResult:
     if published:
         for d in result.draws:
             d.extra["published"] = published.group(1)
+    result.problems += tables.kept_verbatim(result.draws)
     return result
 
 
@@ -88,7 +89,7 @@ def _row(get: dict[str, str], url: str, problems: list[str]) -> list[DrawRecord]
         if threshold is not None:
             business.score_min, business.score_system = threshold, SCORE_SYSTEM
         elif not is_placeholder(threshold_text):
-            business.extra.setdefault("raw", {})["score_min"] = threshold_text
+            business.extra.setdefault("raw", {})["score"] = threshold_text
             business.flags.append("unreadable_score")
         out.append(business)
     else:
