@@ -14,7 +14,8 @@ its own (or it names none), and one of what it wants to be told about can hold:
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from scraper.sources import registry
@@ -29,59 +30,79 @@ def _listed(column, value: str) -> ColumnElement:
     return or_(column == "", column.contains(f",{value},", autoescape=True))
 
 
-def _has_noc(codes) -> ColumnElement:
-    return PI.subscriber_id.in_(select(ProfileNoc.subscriber_id).where(ProfileNoc.noc2021.in_(sorted(codes))))
+class _Query:
+    """The candidates query being built: the tables a condition needs are outer-joined
+    (each at most one row per profile), so that the conditions, OR-ed, stay plain
+    columns a database evaluates in one pass: an ``IN (subquery)`` or ``EXISTS`` under
+    an OR is run per row by PostgreSQL once its result outgrows ``work_mem``."""
 
+    def __init__(self) -> None:
+        self.joins: list[tuple] = []
+        self._nocs: dict[frozenset, object] = {}
 
-def _score_band(draw: Draw, needs: Needs) -> ColumnElement:
-    """The profile's score inside the draw's range, or under its cut-off by at most the
-    profile's near-miss margin (``scraper.sources.checks.Checks.score``)."""
-    lo, hi = draw.score_min, draw.score_max
-    if needs.score is None or (lo is None and hi is None):
-        return true()
+    def has_noc(self, codes) -> ColumnElement:
+        """The profile holds one of these NOC 2021 codes."""
+        key = frozenset(codes)
+        if key not in self._nocs:
+            hit = (select(ProfileNoc.subscriber_id).where(ProfileNoc.noc2021.in_(sorted(key))).distinct()
+                   .subquery(f"noc_hit_{len(self._nocs)}"))
+            self._nocs[key] = hit
+            self.joins.append((hit, hit.c.subscriber_id == PI.subscriber_id))
+        return self._nocs[key].c.subscriber_id.is_not(None)
 
-    def band(score) -> ColumnElement:
+    def points(self, province: str):
+        """The profile's points in ``province`` (NULL: none)."""
+        held = aliased(ProfilePoints, name="points_held")
+        self.joins.append((held, and_(held.subscriber_id == PI.subscriber_id, held.province == province)))
+        return held.points
+
+    def score_band(self, draw: Draw, needs: Needs) -> ColumnElement:
+        """The profile's score inside the draw's range, or under its cut-off by at most the
+        profile's near-miss margin (``scraper.sources.checks.Checks.score``)."""
+        lo, hi = draw.score_min, draw.score_max
+        if needs.score is None or (lo is None and hi is None):
+            return true()
+        score = PI.crs if needs.score == "crs" else self.points(needs.score)
         return and_(score.is_not(None), *([score + PI.margin >= lo] if lo is not None else []),
                     *([score <= hi] if hi is not None else []))
 
-    if needs.score == "crs":
-        return band(PI.crs)
-    return exists().where(ProfilePoints.subscriber_id == PI.subscriber_id, ProfilePoints.province == needs.score,
-                          band(ProfilePoints.points))
-
-
-def _may_qualify(draw: Draw, needs: Needs | None) -> ColumnElement:
-    """Eligible, or a near miss, is possible under the rules' stated conditions."""
-    if needs is None:
-        return PI.wants_eligible
-    if needs.impossible:
-        return false()
-    terms = [PI.wants_eligible, _score_band(draw, needs)]
-    if needs.programs is not None:
-        terms.append(or_(*(PI.programs.contains(f",{p},", autoescape=True) for p in sorted(needs.programs))))
-    if needs.nclc:
-        terms.append(func.coalesce(PI.nclc, 0) >= needs.nclc)
-    if needs.clb:
-        terms.append(func.coalesce(PI.clb, 0) >= needs.clb)
-    if needs.occupations is not None:
-        terms.append(_has_noc(needs.occupations))
-    if needs.created is not None:
-        which, first, last = needs.created
-        column = PI.ee_created if which == "ee" else PI.eoi_created
-        terms += [column.is_not(None), *([column >= first] if first else []), *([column <= last] if last else [])]
-    return and_(*terms)
+    def may_qualify(self, draw: Draw, needs: Needs | None) -> ColumnElement:
+        """Eligible, or a near miss, is possible under the rules' stated conditions."""
+        if needs is None:
+            return PI.wants_eligible
+        if needs.impossible:
+            return false()
+        terms = [PI.wants_eligible, self.score_band(draw, needs)]
+        if needs.programs is not None:
+            terms.append(or_(*(PI.programs.contains(f",{p},", autoescape=True) for p in sorted(needs.programs))))
+        if needs.nclc:
+            terms.append(func.coalesce(PI.nclc, 0) >= needs.nclc)
+        if needs.clb:
+            terms.append(func.coalesce(PI.clb, 0) >= needs.clb)
+        if needs.occupations is not None:
+            terms.append(self.has_noc(needs.occupations))
+        if needs.created is not None:
+            which, first, last = needs.created
+            column = PI.ee_created if which == "ee" else PI.eoi_created
+            terms += [column.is_not(None), *([column >= first] if first else []),
+                      *([column <= last] if last else [])]
+        return and_(*terms)
 
 
 def candidates(draw: Draw, facts) -> select:
     """SELECT (subscriber_id, match) of the candidate profiles for ``draw``
     (``facts``: its ``notifier.match.DrawFacts``)."""
     source = registry.get(draw.source)
+    query = _Query()
     wanted = [PI.wants_all]
     occupations = {*facts.targeted, *facts.on_list, *facts.stream_nocs}
     if occupations:
-        wanted.append(and_(PI.wants_targeted, _has_noc(occupations)))
-    wanted.append(_may_qualify(draw, source.needs(draw, facts)))
+        wanted.append(and_(PI.wants_targeted, query.has_noc(occupations)))
+    wanted.append(query.may_qualify(draw, source.needs(draw, facts)))
     where = [PI.active.is_(True), _listed(PI.sources, draw.source), or_(*wanted)]
     if source.province:
         where.append(_listed(PI.provinces, source.province))
-    return select(PI.subscriber_id, PI.match).where(*where).order_by(PI.subscriber_id)
+    statement = select(PI.subscriber_id, PI.match).select_from(PI)
+    for table, on in query.joins:
+        statement = statement.outerjoin(table, on)
+    return statement.where(*where).order_by(PI.subscriber_id)
