@@ -87,7 +87,10 @@ def test_three_processes_crawl_each_source_once_hand_it_over_when_killed_and_ale
     assert holder.label in ("a", "b")  # a deliverer never crawls
     [heir] = [p for p in procs[:2] if p is not holder]
     wait_until(lambda: len(runs(engine)) >= 2, "a crawl by the holder after the baseline")
-    # SIGKILL: no chance to give the lease back; it must run out.
+    # SIGKILL: no chance to give the lease back; it must run out. Read just before: the
+    # holder's renewals moved its expiry on since the baseline.
+    held = lease(engine)
+    assert held.pid == holder.proc.pid  # nobody took it from a live holder
     holder.proc.send_signal(signal.SIGKILL)
     killed_at = time.time()
     holder.proc.wait(10)
