@@ -3,10 +3,8 @@ Each draw is one stream or pathway, scored in Alberta's worker EOI score; many t
 a sector's occupations, which the page names in words, never as codes."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
-from scraper.sources.ab_aaip.parse import EOI
-from scraper.sources.ab_aaip.streams import stream_name
 from scraper.sources.base import DrawLike
 from scraper.sources.checks import Checks, day
 from scraper.sources.provincial import ProvincialSource
@@ -24,14 +22,21 @@ class AbAaip(ProvincialSource):
     # then, every four hours otherwise.
     defaults = {"url": URL, "schedule": ["*/20 10-19 * * mon-fri", "0 */4 * * *"]}
     parsers = {"processing": "scraper.sources.ab_aaip.parse:parse_ab_processing"}
-    score_labels = {EOI: "Alberta EOI score"}
     points_label = "Alberta EOI score"
 
     def headline(self, draw: DrawLike) -> str:
         """"AAIP Rural Renewal Stream draw, 10 Jun 2026"."""
         return f"AAIP {draw.title} draw, {day(draw.date)}"
 
+    @property
+    def score_labels(self) -> Mapping[str, str]:
+        from scraper.sources.ab_aaip.parse import EOI  # the parser names the score: loaded on use
+
+        return {EOI: "Alberta EOI score"}
+
     def category_name(self, slug: str | None) -> str:
+        from scraper.sources.ab_aaip.streams import stream_name  # reads labels with the parser's helpers
+
         return (stream_name(slug) if slug else None) or super().category_name(slug)
 
     def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:

@@ -5,16 +5,24 @@ priority health care occupations" (a list of BC's this page does not print)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from functools import cache
+from typing import Any, Mapping
 
 from scraper.sources.base import DrawLike
-from scraper.sources.bc_pnp.parse import ENTREPRENEUR, KNOWN_ENTREPRENEUR, KNOWN_STREAMS, SIRS, program
 from scraper.sources.checks import Checks, day
 from scraper.sources.provincial import ProvincialSource
 
 URL = "https://www.welcomebc.ca/immigrate-to-b-c/about-the-bc-provincial-nominee-program/invitations-to-apply"
-NAMES = {program(s): f"Skills Immigration – {s}" for s in KNOWN_STREAMS} | {
-    program(s, entrepreneur=True): f"Entrepreneur Immigration – {s}" for s in KNOWN_ENTREPRENEUR}
+
+
+@cache
+def category_names() -> dict[str, str]:
+    """Program slug -> its name. The parser knows the streams; it loads on first use, not
+    with the source (a query that lists sources reads no page)."""
+    from scraper.sources.bc_pnp.parse import KNOWN_ENTREPRENEUR, KNOWN_STREAMS, program
+
+    return {program(s): f"Skills Immigration – {s}" for s in KNOWN_STREAMS} | {
+        program(s, entrepreneur=True): f"Entrepreneur Immigration – {s}" for s in KNOWN_ENTREPRENEUR}
 
 
 class BcPnp(ProvincialSource):
@@ -31,7 +39,6 @@ class BcPnp(ProvincialSource):
     # the Archives page"): a draw moving off it is not lost; a page suddenly yielding under
     # half its draws still is (store.plan).
     windowed = frozenset({"invitations"})
-    score_labels = {SIRS: "BC SIRS points", ENTREPRENEUR: "BC Entrepreneur Immigration score"}
     points_label = "BC SIRS score"
 
     def headline(self, draw: DrawLike) -> str:
@@ -43,10 +50,18 @@ class BcPnp(ProvincialSource):
         by = ", by wage" if extra.get("route") == "wage" else ""
         return f"BC Skills Immigration draw ({stream}{by}), {day(draw.date)}"
 
+    @property
+    def score_labels(self) -> Mapping[str, str]:
+        from scraper.sources.bc_pnp.parse import ENTREPRENEUR, SIRS  # the parser names the scores
+
+        return {SIRS: "BC SIRS points", ENTREPRENEUR: "BC Entrepreneur Immigration score"}
+
     def category_name(self, slug: str | None) -> str:
-        return NAMES.get(slug or "") or super().category_name(slug)
+        return category_names().get(slug or "") or super().category_name(slug)
 
     def profile_score(self, profile: Any, draw: DrawLike) -> tuple[int | None, str]:
+        from scraper.sources.bc_pnp.parse import ENTREPRENEUR
+
         # A profile's BC points are SIRS points: an Entrepreneur draw's score is another scale.
         if draw.score_system == ENTREPRENEUR:
             return None, self.score_labels[ENTREPRENEUR]

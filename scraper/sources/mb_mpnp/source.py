@@ -8,20 +8,26 @@ from functools import cache
 from typing import Any, Iterable
 
 from scraper.sources.base import DrawLike
-from scraper.parse.text import slug
 from scraper.sources.checks import Checks, day
-from scraper.sources.mb_mpnp.parse import STREAMS
 from scraper.sources.provincial import ProvincialSource
 from store.reference.noc import unit_groups
 
 FEED_URL = "https://immigratemanitoba.com/feed/"
 INDEX_URL = "https://immigratemanitoba.com/draws/"
-# A selection's ``program`` -> its name as Manitoba writes it; a selection within a
-# stream is the stream's slug and its own ("...-occupation-specific").
-_NAMES = {slug(s): s for s in STREAMS} | {
-    "ukraine": "Special Immigration Measure – Ukraine",
-    "eoi": "EOI draw (selections not named)"}
 _WITHIN = {"occupation-specific": "Occupation-specific selection"}
+
+
+@cache
+def _names() -> dict[str, str]:
+    """A selection's ``program`` -> its name as Manitoba writes it; a selection within a
+    stream is the stream's slug and its own ("...-occupation-specific"). The parser knows
+    the streams: it loads on first use, not with the source."""
+    from scraper.parse.text import slug
+    from scraper.sources.mb_mpnp.parse import STREAMS
+
+    return {slug(s): s for s in STREAMS} | {
+        "ukraine": "Special Immigration Measure – Ukraine",
+        "eoi": "EOI draw (selections not named)"}
 
 
 @cache
@@ -61,13 +67,14 @@ class MbMpnp(ProvincialSource):
         return f"Manitoba {draw.title.replace('Expression of Interest', 'EOI')}{what}, {when}"
 
     def category_name(self, slug: str | None) -> str:
-        if slug in _NAMES:
-            return _NAMES[slug]
-        stream = next((s for s in sorted(_NAMES, key=len, reverse=True) if (slug or "").startswith(s + "-")), None)
+        names = _names()
+        if slug in names:
+            return names[slug]
+        stream = next((s for s in sorted(names, key=len, reverse=True) if (slug or "").startswith(s + "-")), None)
         if stream is None:
             return super().category_name(slug)
         within = slug[len(stream) + 1:]
-        return f"{_NAMES[stream]}: {_WITHIN.get(within) or within.replace('-', ' ').capitalize() + ' selection'}"
+        return f"{names[stream]}: {_WITHIN.get(within) or within.replace('-', ' ').capitalize() + ' selection'}"
 
     def listed_nocs(self, draw: DrawLike) -> Iterable[str]:
         # "3 – Health occupations": the page names a broad category, which is the NOC's

@@ -7,7 +7,6 @@ from typing import Any
 
 from scraper.sources.base import DrawLike
 from scraper.sources.checks import Checks, day
-from scraper.sources.nl_pnp.parse import PROGRAM
 from scraper.sources.provincial import ProvincialSource
 
 URL = "https://www.gov.nl.ca/immigration/invitations-to-apply-updates"
@@ -31,6 +30,8 @@ class NlPnp(ProvincialSource):
         return f"Newfoundland and Labrador invitations to apply{f' ({notes})' if notes else ''}, {day(draw.date)}"
 
     def category_name(self, slug: str | None) -> str:
+        from scraper.sources.nl_pnp.parse import PROGRAM  # the parser's slug: loaded on use
+
         return "NLPNP and AIP invitations to apply" if slug == PROGRAM else super().category_name(slug)
 
     def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:

@@ -6,7 +6,6 @@ from typing import Any
 
 from scraper.sources.base import DrawLike
 from scraper.sources.checks import Checks
-from scraper.sources.ns_nsnp.parse import PROGRAM
 from scraper.sources.provincial import ProvincialSource
 
 URL = "https://liveinnovascotia.com/eoi-selection"
@@ -29,6 +28,8 @@ class NsNsnp(ProvincialSource):
         return f"Nova Scotia EOI selections, {month} (monthly total)"
 
     def category_name(self, slug: str | None) -> str:
+        from scraper.sources.ns_nsnp.parse import PROGRAM  # the parser's slug: loaded on use
+
         return "EOI selections (monthly totals)" if slug == PROGRAM else super().category_name(slug)
 
     def check(self, checks: Checks, profile: Any, draw: Any, facts: Any) -> bool:
