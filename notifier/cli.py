@@ -100,15 +100,6 @@ def _summary(row) -> dict:
             **{k: v for k, v in p.items() if k != "name"}, "urls": [mask_url(u) for u in p.get("urls", [])]}
 
 
-def no_subscriber_hint(session, settings) -> str | None:
-    """What ``serve`` and ``status`` say when nobody would be told of a draw."""
-    if subscribers.current(session, settings):
-        return None
-    return ("no subscriber: draws are stored but no alert is sent. Add yourself with "
-            "`drawwatch subscribers add NAME --url mailto://you:app-password@gmail.com` (or a Slack URL, "
-            "slack://TokenA/TokenB/TokenC), then `drawwatch notify-test NAME`")
-
-
 @click.group("subscribers")
 def subscribers_group():
     """Manage subscribers (the config file's [[subscribers]] are listed too, read-only)."""

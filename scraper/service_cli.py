@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from scraper.crawl import EXIT_HELD, run_in_reactor
+from notifier import subscribers
 from scraper.sources.registry import SOURCES
 from store.health import outbox_counts, render_status, source_health
 from store.models import utcnow
@@ -34,9 +34,9 @@ def serve_cmd(ctx, once, role):
     when a crawl failed, 3 when one was held (and none failed), as for `drawwatch crawl`;
     a source another process is crawling (a running service) is left to it.
     """
+    from scraper.crawl import run_in_reactor
     from scraper.service import Service  # deferred: the service loads APScheduler, Apprise and Jinja
     from store.leases import setup_lock
-    from notifier.cli import no_subscriber_hint
 
     app = ctx.obj
     db = app.settings.database
@@ -52,6 +52,15 @@ def serve_cmd(ctx, once, role):
     finally:
         app.engine.dispose()
     ctx.exit(code)
+
+
+def no_subscriber_hint(session, settings) -> str | None:
+    """What ``serve`` and ``status`` say when nobody would be told of a draw."""
+    if subscribers.current(session, settings):
+        return None
+    return ("no subscriber: draws are stored but no alert is sent. Add yourself with "
+            "`drawwatch subscribers add NAME --url mailto://you:app-password@gmail.com` (or a Slack URL, "
+            "slack://TokenA/TokenB/TokenC), then `drawwatch notify-test NAME`")
 
 
 def _state(health, enabled: bool, threshold: int) -> str:
@@ -110,8 +119,6 @@ def status_cmd(ctx, fmt):
     when a source's crawl is held for a person to accept, so it can serve as a
     monitoring check.
     """
-    from notifier.cli import no_subscriber_hint
-
     app = ctx.obj
     now = utcnow()
     with app.read_session() as session:
@@ -127,6 +134,8 @@ def status_cmd(ctx, fmt):
             click.echo(f"failing: {', '.join(failing)}", err=True)
         ctx.exit(EXIT_FAILING)
     if any(r["held"] for r in rows):
+        from scraper.crawl import EXIT_HELD  # the crawl's module, loaded only to exit with its status
+
         ctx.exit(EXIT_HELD)
 
 

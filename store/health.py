@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import statistics
+import weakref
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -115,11 +116,20 @@ def source_health(session: Session, source: str, service: ServiceSettings,
     return health
 
 
+# Engines whose database has the HeldCrawl table. A table is never dropped, so once seen
+# it is not looked up again: ``status`` asks for every source on each read.
+_HAS_HELD_TABLE: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 def _held(session: Session, source: str) -> HeldCrawl | None:
     # A database written by an older drawwatch, read by a read-only command before any
     # crawl created the table, holds no held crawl.
-    if not inspect(session.get_bind()).has_table(HeldCrawl.__tablename__):
-        return None
+    bind = session.get_bind()
+    engine = bind.engine  # a Connection's engine, or the Engine itself
+    if engine not in _HAS_HELD_TABLE:
+        if not inspect(bind).has_table(HeldCrawl.__tablename__):
+            return None
+        _HAS_HELD_TABLE.add(engine)
     return session.get(HeldCrawl, source)
 
 
