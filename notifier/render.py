@@ -17,6 +17,7 @@ import jinja2.sandbox
 
 from notifier.match import headline
 from scraper.sources import registry
+from scraper.sources.base import check_http_url
 from store.models import Draw
 
 SHIPPED = Path(__file__).parent / "templates"
@@ -87,6 +88,16 @@ def _moment(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
+def link_url(url: str | None) -> str:
+    """``url`` when it may be a link (http or https, with a host), else "": a scraped
+    ``javascript:`` or ``data:`` address must never become something to click, in an
+    alert, a feed or the web page."""
+    try:
+        return check_http_url(url or "")
+    except ValueError:
+        return ""
+
+
 def draw_context(draw: Draw) -> dict:
     """A draw's facts as the templates show them."""
     label = registry.get(draw.source).score_label(draw.score_system)
@@ -104,7 +115,7 @@ def draw_context(draw: Draw) -> dict:
         "date": draw.date.isoformat() if draw.date else "", "invitations": draw.invitations,
         "score": score, "score_label": label, "tiebreak": _moment(draw.tiebreak_time), "window": window,
         "region": draw.region or "", "nocs": list(draw.noc_codes or []), "noc_version": draw.noc_version or "",
-        "url": draw.url or "",
+        "url": link_url(draw.url),
     }
 
 

@@ -24,6 +24,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 
+from notifier.render import link_url
 from scraper.sources import registry
 from store import queries, stats
 from store.models import Draw
@@ -67,6 +68,7 @@ templates.env.globals.update(
     score=_score,
     noc_title=lambda code: getattr(lookup(code), "title", ""),
     draw_path=draw_path,
+    link_url=link_url,
 )
 
 

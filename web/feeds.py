@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from markupsafe import escape
 
-from notifier.render import draw_context, environment
+from notifier.render import draw_context, environment, link_url
 from scraper.sources import registry
 from store.models import Draw, as_utc
 
@@ -51,9 +51,9 @@ def atom(draws: Sequence[Draw], *, title: str, feed_id: str, self_url: str, page
         entry.updated(as_utc(draw.updated))
         entry.published(as_utc(draw.first_seen))
         local = draw_url(draw)
-        # One link, the official page (the local page without one): feedgen 1.0 writes an
-        # entry's links without their rel, so a second would read as a second alternate.
-        entry.link(href=draw.url or local)
+        # One link, the official page (the local page without an http(s) one): feedgen 1.0
+        # writes an entry's links without their rel, so a second would read as a second alternate.
+        entry.link(href=link_url(draw.url) or local)
         if draw.program:
             entry.category(term=draw.program, label=registry.get(draw.source).category_name(draw.program))
         entry.content(_facts_html(draw) + f'\n<p><a href="{escape(local)}">This draw on drawwatch</a></p>',
