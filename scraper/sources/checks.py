@@ -9,6 +9,7 @@ them into a decision; duck-typed on the draw (``store.models.Draw``) and the pro
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,13 +34,23 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
+# Cached: a draw's moments (window, tie-break) are converted for each of its candidates.
+@lru_cache(maxsize=1024)
 def local_day(value: dt.datetime) -> dt.date:
     return _as_utc(value).astimezone(DRAW_ZONE).date()
 
 
+@lru_cache(maxsize=4096)  # the same few codes, named in decision after decision
 def noc_title(code: str) -> str:
     unit = lookup(code)
     return f"{code} {unit.title}" if unit else code
+
+
+@lru_cache(maxsize=256)  # once per draw, not once per profile checked against it
+def _span(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """A profile-creation window, worded."""
+    return (f"between {moment(start)} and {moment(end)}" if start and end
+            else f"by {moment(end)}" if end else f"from {moment(start)}")
 
 
 # Plurals of the things a profile-creation window applies to, where adding "s" is wrong.
@@ -138,8 +149,7 @@ class Checks:
         start, end = draw.window_start, draw.window_end
         if start is None and end is None:
             return
-        span = (f"between {moment(start)} and {moment(end)}" if start and end
-                else f"by {moment(end)}" if end else f"from {moment(start)}")
+        span = _span(start, end)
         if created is None:
             whats = _PLURALS.get(what, f"{what}s")
             self.check(None, "", f"the draw took {whats} created {span}; your profile has no {what} creation date")

@@ -3,6 +3,7 @@ federal programs or for a category (an occupation list or French), and what a pr
 must hold to be invited."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable
 
 from scraper.sources.base import DrawLike, Source
@@ -15,6 +16,21 @@ from store.reference.programs import PROGRAM_NAMES
 FEED_URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
 # The French-language category's rule when the round's version has none written down.
 FRENCH_CATEGORY_NCLC = 7
+
+
+# Cached: matching checks every candidate profile against the same draw, and these
+# depend only on the draw (or on the profile's few programs), not on each profile.
+_version = lru_cache(maxsize=256)(category_version)
+
+
+@lru_cache(maxsize=256)
+def _covered(programs: tuple[str, ...]) -> str:
+    return ", ".join(PROGRAM_NAMES.get(p, p) for p in programs)
+
+
+@lru_cache(maxsize=256)
+def _mine(programs: frozenset[str]) -> str:
+    return f"your programs are {', '.join(sorted(programs))}" if programs else "your profile lists no program"
 
 
 class ExpressEntry(Source):
@@ -45,7 +61,7 @@ class ExpressEntry(Source):
         targets = False
         self._programs(checks, profile, draw, slug)
         if category is not None and category.kind == "language":
-            version = category_version(slug, draw.category_version)
+            version = _version(slug, draw.category_version)
             rule = version.language_rule if version else f"NCLC {FRENCH_CATEGORY_NCLC} in French"
             nclc = profile.nclc
             checks.check(nclc is not None and nclc >= FRENCH_CATEGORY_NCLC,
@@ -53,7 +69,7 @@ class ExpressEntry(Source):
                          f"French-language round ({rule}); " + (f"your NCLC is {nclc}" if nclc is not None
                                                                   else "your profile has no NCLC level"))
         elif category is not None and category.kind == "occupation":
-            version = category_version(slug, draw.category_version)
+            version = _version(slug, draw.category_version)
             # A list compiled from weaker sources says so: the user can check it on IRCC's page.
             caveat = f", a list drawwatch holds with {version.confidence} confidence" \
                 if version is not None and version.confidence != "high" else ""
@@ -81,14 +97,13 @@ class ExpressEntry(Source):
 
     @staticmethod
     def _programs(checks: Checks, profile: Any, draw: Any, slug: str) -> None:
-        mine = (f"your programs are {', '.join(sorted(profile.programs))}" if profile.programs
-                else "your profile lists no program")
+        mine = _mine(frozenset(profile.programs))
         if slug in PROGRAM_NAMES:
             checks.check(slug in profile.programs, f"the round is for {PROGRAM_NAMES[slug]} candidates, as you are",
                          f"the round is for {PROGRAM_NAMES[slug]} candidates; " + mine)
         elif draw.programs_covered:
             covered = set(draw.programs_covered) & profile.programs
-            names = ", ".join(PROGRAM_NAMES.get(p, p) for p in draw.programs_covered)
+            names = _covered(tuple(draw.programs_covered))
             checks.check(bool(covered), f"the round covers {names}, including yours",
                          f"the round covers {names}; " + mine)
 
