@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from scraper.sources import registry
 from store import queries
 from store.models import Notice
-from store.options import (SCORE, check_choice, check_period, fail, format_option, limit_option, since_option,
+from store.options import (SCORE, check_period, fail, format_option, limit_option, since_option,
                            source_option, until_option, usage)
 from store.output import as_json, emit, readable, render
 from store.reference.noc import NocError, as_2021, lookup, normalize_code, search, to_2016
@@ -20,6 +20,14 @@ SHOW_ORDER = ("source", "key", "title", "date", "round_time", "tiebreak_time", "
               "programs_covered", "selection_kind", "invitations", "score_system", "score_min", "score_max",
               "window_start", "window_end", "region", "noc_version", "noc_codes", "announcement", "url",
               "flags", "extra", "first_seen", "last_seen", "updated")
+
+
+def check_categories(session, categories, source: str | None) -> None:
+    """A usage error naming the stored categories when one asked for is none of them
+    (``draws``, ``stats``, ``chart``; the web answers the same words with a 400)."""
+    error = queries.unknown_category(session, categories, source)
+    if error:
+        raise click.BadParameter(error, param_hint="'--category'")
 
 
 def _noc_codes(values: tuple[str, ...]) -> list[str]:
@@ -53,9 +61,7 @@ def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, min_score, 
               "(--min-crs/--max-crs compare CRS scores across sources)")
     codes = _noc_codes(noc) if noc else []
     with ctx.obj.read_session() as session:
-        if category is not None:
-            check_choice(category, queries.categories(session, source), "--category",
-                         f"(the categories stored{' for ' + source if source else ''})")
+        check_categories(session, (category,) if category is not None else (), source)
         query = queries.draw_query(source=source, category=category, since=since, until=until, min_crs=min_crs,
                                    max_crs=max_crs, min_score=min_score, max_score=max_score, noc2021=codes)
         rows = [r.model_dump() for r in queries.draws(session, query, limit=limit)]

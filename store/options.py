@@ -97,17 +97,25 @@ def check_period(since: date | None, until: date | None) -> None:
         raise click.BadParameter(f"{since} is after --until {until}", param_hint="'--since'")
 
 
-def check_choice(value: str | None, choices: Iterable[str], option: str, what: str = "") -> None:
-    """A usage error naming ``choices`` when ``value`` is none of them (choices known only at
-    run time, such as the categories stored). ``what`` says where they come from."""
+def choice_error(value: str | None, choices: Iterable[str], what: str = "") -> str | None:
+    """What is wrong with ``value`` when it is none of ``choices`` (naming them), else None:
+    the one wording of the CLI's usage error and the web's 400. ``what`` says where the
+    choices come from."""
     if value is None:
-        return
+        return None
     valid = sorted(set(choices))
     if value in valid:
-        return
+        return None
     listed = ", ".join(repr(c) for c in valid) if valid else "(none stored yet)"
-    raise click.BadParameter(f"{value!r} is not one of {listed}{' ' + what if what else ''}.",
-                             param_hint=f"'{option}'")
+    return f"{value!r} is not one of {listed}{' ' + what if what else ''}."
+
+
+def check_choice(value: str | None, choices: Iterable[str], option: str, what: str = "") -> None:
+    """A usage error naming ``choices`` when ``value`` is none of them (choices known only at
+    run time, such as the categories stored)."""
+    error = choice_error(value, choices, what)
+    if error:
+        raise click.BadParameter(error, param_hint=f"'{option}'")
 
 
 def fail(message: str) -> NoReturn:

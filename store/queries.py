@@ -92,12 +92,31 @@ def count(session: Session, query: Select) -> int:
     return session.exec(select(func.count()).select_from(query.subquery())).one()
 
 
-def categories(session: Session, source: str | None = None) -> list[str]:
-    """The categories (programs, streams) of the stored draws, of one source or all."""
-    query = select(Draw.program).where(col(Draw.program).is_not(None)).distinct()
+def category_pairs(session: Session, source: str | None = None) -> list[tuple[str, str]]:
+    """(source, category) of every category (program, stream) with a stored draw, of one
+    source or all, sorted."""
+    query = select(Draw.source, Draw.program).where(col(Draw.program).is_not(None)).distinct()
     if source:
         query = query.where(Draw.source == source)
-    return sorted(session.exec(query))
+    return sorted((src, slug) for src, slug in session.exec(query))
+
+
+def categories(session: Session, source: str | None = None) -> list[str]:
+    """The categories (programs, streams) of the stored draws, of one source or all."""
+    return sorted({slug for _src, slug in category_pairs(session, source)})
+
+
+def unknown_category(session: Session, asked: Sequence[str], source: str | None = None) -> str | None:
+    """What is wrong with the first of ``asked`` that is no stored category (of ``source``),
+    naming those stored; None when all are. The CLI's usage error and the web's 400."""
+    from store.options import choice_error  # click, which the store's queries do not need otherwise
+
+    known = categories(session, source) if asked else []
+    for category in asked:
+        error = choice_error(category, known, f"(the categories stored{' for ' + source if source else ''})")
+        if error:
+            return error
+    return None
 
 
 def find_draw(session: Session, key: str, source: str | None = None) -> list[Draw]:

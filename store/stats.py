@@ -143,8 +143,7 @@ def monthly_invitations(rows: Iterable[Point]) -> dict[str, dict[date, int]]:
 
 def categories(session: Session) -> list[tuple[str, str, str]]:
     """(source, slug, name as people know it) of every category with a stored draw."""
-    pairs = session.exec(select(Draw.source, Draw.program).where(col(Draw.program).is_not(None)).distinct())
-    return sorted((src, slug, registry.get(src).category_name(slug)) for src, slug in pairs)
+    return [(src, slug, registry.get(src).category_name(slug)) for src, slug in queries.category_pairs(session)]
 
 
 def data_stamp(session: Session) -> tuple:

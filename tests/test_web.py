@@ -155,6 +155,22 @@ def test_bad_filters_are_one_line_errors(site):
                                                           "e.g. 2025-03-14"}
 
 
+def test_an_unknown_category_is_refused_as_the_cli_refuses_it(site, db):
+    for params, option_args in (("category=bogus", ("--category", "bogus")),
+                                ("source=oinp&category=stem", ("--source", "oinp", "--category", "stem"))):
+        refused = CliRunner().invoke(main, ["--config", db[1], "draws", *option_args])
+        assert refused.exit_code == 2
+        said = " ".join(refused.stderr.split("Invalid value for '--category': ", 1)[1].split())
+        assert said.startswith(f"'{option_args[-1]}' is not one of ") and "'hcp'" in said
+        for path in (f"/api/draws?{params}", f"/feeds/draws.atom?{params}", f"/api/stats?{params}"):
+            _, body = fetch(site, path, 400)
+            assert json.loads(body)["detail"] == f"category: {said}", path
+        html = page(site, f"/?{params}", 400)
+        assert f"category: {said}" in html.replace("&#39;", "'"), params
+    assert "(the categories stored for oinp)" in said and "'stem'" not in said.split("is not one of", 1)[1]
+    assert rows_of(page(site, "/?category=stem"))  # a stored one still filters
+
+
 def test_draw_page_shows_facts_occupations_revisions_and_charts(site, db):
     html = page(site, "/draws/express_entry/237")
     detail = cli(db[1], "draws", "show", "237", "--format", "json")[0]

@@ -41,7 +41,7 @@ def list_draws(request: Request, filters: Annotated[DrawFilters, Depends(draw_fi
 @router.get("/draws/latest", summary="The latest draw (of a source), with its occupations and revisions",
             responses={404: {"description": "No draw stored yet"}})
 def latest_draw(source: Annotated[str | None, Query()] = None, session=Depends(read_session)) -> Response:
-    filters = draw_filters(source=source)
+    filters = draw_filters(session, source=source)
     found = queries.draws(session, filters.query(), limit=1)
     if not found:
         raise HTTPException(status_code=404, detail="no draw stored yet" + (f" for {source}" if source else ""))
@@ -60,7 +60,7 @@ def one_draw(source: str, key: str, session=Depends(read_session)) -> Response:
 def category_stats(source: Annotated[str | None, Query()] = None, category: Annotated[str | None, Query()] = None,
                    since: Annotated[str | None, Query(description="Window start (default: 12 months ago)")] = None,
                    until: Annotated[str | None, Query()] = None, session=Depends(read_session)) -> Response:
-    filters = draw_filters(source=source, category=category, since=since, until=until)
+    filters = draw_filters(session, source=source, category=category, since=since, until=until)
     start = filters.since or stats.window_start(filters.until)
     return _json(stats.category_stats(session, since=start, until=filters.until, source=filters.source,
                                       category=filters.category))

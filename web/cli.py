@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from store import stats
-from store.options import check_choice, check_period, fail, format_option, since_option, source_option, until_option, usage
+from store.cli import check_categories
+from store.options import check_period, fail, format_option, since_option, source_option, until_option, usage
 from store.output import render
 
 STATS_COLUMNS = ("source", "name", "score", "rounds", "invitations", "last_draw", "last", "change", "min",
@@ -35,21 +36,12 @@ def stats_cmd(ctx, source, category, since, until, fmt):
     check_period(since, until)
     since = since or stats.window_start(until)
     with ctx.obj.read_session() as session:
-        _known_categories(session, (category,) if category else (), source)
+        check_categories(session, (category,) if category else (), source)
         rows = stats.category_stats(session, since=since, until=until, source=source, category=category)
     if fmt == "table":
         # A signed change reads as a trend; JSON and CSV keep the number.
         rows = [{**r, "change": None if r["change"] is None else f"{r['change']:+d}"} for r in rows]
     click.echo(render(rows, fmt, STATS_COLUMNS))
-
-
-def _known_categories(session, categories, source: str | None) -> None:
-    """A usage error naming the stored categories when one asked for is none of them."""
-    from store import queries
-
-    known = queries.categories(session, source)
-    for category in categories:
-        check_choice(category, known, "--category", f"(the categories stored{' for ' + source if source else ''})")
 
 
 def _write(path: Path, content: bytes) -> None:
@@ -87,7 +79,7 @@ def chart_cmd(ctx, out, kind, source, category, since, until, key):
         raise click.BadParameter(f"{str(out.parent)!r} is not a folder", param_hint="'--out'")
     check_period(since, until)
     with ctx.obj.read_session() as session:
-        _known_categories(session, category, source)
+        check_categories(session, category, source)
         try:
             if kind == "pool":
                 content = charts.pool_chart(_pool_draw(session, key, source), fmt)

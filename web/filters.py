@@ -7,12 +7,14 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Query
+from fastapi import Depends, HTTPException, Query
+from sqlmodel import Session
 
 from scraper.sources import registry
 from store import queries
 from store.options import LARGEST
 from store.reference.noc import NocError
+from web.session import read_session
 
 
 @dataclass
@@ -51,6 +53,7 @@ def _blank(value: str | None) -> str | None:
 
 
 def draw_filters(
+    session: Annotated[Session, Depends(read_session)],
     source: Annotated[str | None, Query(description="A source's name (`drawwatch status` lists them).")] = None,
     category: Annotated[str | None, Query(description="Category or stream slug (cec, stem, foreign_worker, ...).")] = None,
     since: Annotated[str | None, Query(description="On or after this date (YYYY-MM-DD).")] = None,
@@ -71,6 +74,9 @@ def draw_filters(
     source, category = _blank(source), _blank(category)
     if source and source not in registry.names():
         bad("source", f"{source!r} is not one of {', '.join(registry.names())}")
+    error = queries.unknown_category(session, (category,) if category else (), source)
+    if error:
+        bad("category", error)
     found = DrawFilters(source=source, category=category, since=_day("since", since), until=_day("until", until),
                         min_crs=min_crs, max_crs=max_crs, min_score=min_score, max_score=max_score,
                         # The form's one NOC field shows several codes space-separated: read back alike.
