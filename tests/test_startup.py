@@ -1,20 +1,26 @@
 """What a command loads before it answers: ``--help`` and ``--version`` only click, a query
 (``draws``, ``noc``, ``status``) neither Scrapy nor Apprise nor the other commands' modules,
-even with a subscriber's email URL in the config. Checked on ``sys.modules`` of a real
-``drawwatch`` process (how fast that is, bench/cli.py measures)."""
+nor any source's parser (nor lxml, PDFium, the chart or web libraries), even with a
+subscriber's email URL in the config; and it writes nothing, not even the matcher's profile
+index when that is behind. Checked on ``sys.modules`` of a real ``drawwatch`` process (how
+fast that is, bench/cli.py measures)."""
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from scheduler import COMMANDS, QUERIES
 from scraper.sources.express_entry.parse import parse_express_entry
+from scraper.sources.registry import SOURCES
 from store.db import make_engine, session as open_session
 from store.ingest import ingest
+from store.models import ProfileIndex, Subscriber
 from tests.conftest import data
 from tests.service_harness import ROOT
 
@@ -23,7 +29,11 @@ URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.js
 PROBE = ("import json, sys\nfrom scheduler import main\ntry:\n    main(sys.argv[1:], prog_name='drawwatch')\n"
          "except SystemExit as exc:\n    code = exc.code\n"
          "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n")
-NEVER_FOR_A_QUERY = ("scrapy", "twisted", "apprise", "jinja2", "notifier.deliver", "matplotlib", "fastapi")
+NEVER_FOR_A_QUERY = ("scrapy", "twisted", "apprise", "jinja2", "notifier.deliver", "matplotlib", "fastapi",
+                     "lxml", "pypdfium2", "scraper.crawl", "scraper.spiders", "scraper.parse")
+# Every registered source's parsers and merge, as the registry names them (loaded on use).
+PARSERS = sorted({path.partition(":")[0] for source in SOURCES.values()
+                  for path in (*source.parsers.values(), *([source.combine] if source.combine else []))})
 
 
 def loaded(*args: str) -> tuple[int, set[str], str]:
@@ -42,6 +52,10 @@ def config(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'dw.db'}")
     with open_session(engine) as s:
         ingest(s, "express_entry", parse_express_entry(data("ee_rounds_123_en.2026-04-21.raw.json"), URL))
+        # A subscriber written by other means than drawwatch's: the profile index is behind
+        # (the next command that writes rebuilds it; one that reads must not).
+        s.add(Subscriber(name="written-elsewhere", profile={"name": "written-elsewhere", "urls": [], "crs": 470}))
+        s.commit()
     engine.dispose()
     path = tmp_path / "config.toml"
     path.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "dw.db"}"\n'
@@ -82,15 +96,33 @@ def test_help_lists_every_command(capsys):
     assert capsys.readouterr().out.strip() == f"drawwatch {importlib.metadata.version('drawwatch')}"
 
 
+def test_the_registry_names_parsers_to_look_for():
+    # The check below looks for these modules: it must know them all (Ontario's package of
+    # parsers and its merge, every province's module), and they must exist.
+    assert {"scraper.sources.express_entry.parse", "scraper.sources.oinp.parse.merge",
+            "scraper.sources.sk_sinp.parse"} <= set(PARSERS)
+    assert len(PARSERS) >= len(SOURCES)
+    for module in PARSERS:
+        assert importlib.util.find_spec(module) is not None, module
+
+
 @pytest.mark.parametrize("args", [["draws", "--limit", "20"], ["noc", "2123"], ["status"]])
-def test_a_query_loads_no_crawler_no_channel(config, args):
+def test_a_query_loads_no_crawler_no_channel_no_parser(config, args):
     code, modules, out = loaded("--config", config, *args)
     assert code in (0, None), out
     assert packages(modules, NEVER_FOR_A_QUERY) == []
-    if args[0] != "status":  # status shares the notifier's hint about subscribers (notifier.cli)
-        # Only its own command module: the others (and what they import) stay unloaded.
-        own = COMMANDS[args[0]][0]
-        assert packages(modules, {m for m, _, _ in COMMANDS.values()} - {own}) == []
+    assert packages(modules, PARSERS) == []
+    # Only its own command module: the others (and what they import) stay unloaded.
+    own = COMMANDS[args[0]][0]
+    assert packages(modules, {m for m, _, _ in COMMANDS.values()} - {own}) == []
+    # Every source is still known (the registry loads each one's declaration).
+    assert {f"scraper.sources.{name}" for name in SOURCES} <= modules
+    # Nothing written: the profile index stays behind the subscriber added beside drawwatch.
+    engine = make_engine(f"sqlite:///{Path(config).parent / 'dw.db'}", read_only=True)
+    with open_session(engine) as s:
+        assert s.exec(select(Subscriber.name)).all() == ["written-elsewhere"]
+        assert s.exec(select(ProfileIndex)).all() == []
+    engine.dispose()
 
 
 def test_a_command_that_sends_still_checks_the_channels(config):
