@@ -25,6 +25,7 @@ from store.db import session as open_session
 from store.ingest import (MAX_ERROR, IngestReport, Matcher, PageFetch, accept_held, ingest, record_failure,
                           record_not_modified)
 from store.models import CrawlRun, PageState, utcnow
+from store.plan import first_year
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +166,12 @@ def _parse_pages(spec: Source, pages: list, kinds: dict[str, str] | None = None,
         combined.draws.extend(result.draws)
         combined.notices.extend(result.notices)
         combined.problems.extend(result.problems)
+        # A yearly page's keys are kept even where not compared: its turnover is judged on them.
+        yearly, windowed = kind in spec.yearly, kind in spec.windowed
         fetches.append(PageFetch(page.url, page.etag, page.last_modified,
                                  n_records=len(result.draws) + len(result.notices),
-                                 keys=None if kind in spec.windowed else tuple(d.key for d in result.draws)))
+                                 keys=tuple(d.key for d in result.draws) if yearly or not windowed else None,
+                                 windowed=windowed, began=first_year(d.date for d in result.draws) if yearly else None))
     if spec.combine:
         combined.draws = spec.load_combine()(combined.draws)
     return combined, fetches

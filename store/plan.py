@@ -3,11 +3,13 @@ new, changed, quietly re-worded, unchanged, lost, renumbered (store.ingest decid
 it whether to store the crawl or hold it)."""
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Callable, Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from scraper.records import DrawRecord, ParseResult
 from store.facts import content_hash, fact_changes, keep_vanished, record_facts, rewrites, signature, stored_facts
@@ -18,6 +20,8 @@ from store.models import Draw, PageKeys, PageState
 SHRINK_MIN_PREVIOUS = 4
 SHRINK_RATIO = 0.5
 EXAMPLES = 5  # draw keys named in a held crawl's summary
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,6 +34,18 @@ class PageFetch:
     last_modified: str | None = None
     n_records: int = 0
     keys: tuple[str, ...] | None = None
+    # A page showing only its latest draws (Source.windowed): keys given for it are kept
+    # (for ``began``'s judgement), never compared; only its count is.
+    windowed: bool = False
+    # A page that turns over by year (Source.yearly): the earliest year of its draws when it
+    # yields some and all are dated (``first_year``); None: it is judged as any page.
+    began: int | None = None
+
+
+def first_year(dates: Iterable[date | None]) -> int | None:
+    """The earliest calendar year of a page's draws, if it has draws and all are dated."""
+    dates = list(dates)
+    return min(d.year for d in dates) if dates and None not in dates else None
 
 
 # Merges records of one draw read from different pages (Ontario's updates page and
@@ -124,7 +140,7 @@ def plan_crawl(session: Session, source: str, result: ParseResult, pages: list[P
     for record, draw_id, _ in differing:
         old = rows[draw_id]
         plan.offered[record.key] = record_facts(combine([as_record(old), record])[0] if combine else record)
-    _find_lost(session, pages, plan)
+    _find_lost(session, source, pages, plan)
     _find_renumbered(session, source, plan, [rows[i] for _, i, _ in differing])
     for record, draw_id, stored_digest in differing:
         _classify(plan, rows[draw_id], plan.offered[record.key], stored_digest)
@@ -155,10 +171,15 @@ def _classify(plan: Plan, old: Draw, values: dict[str, Any], stored_digest: str)
         plan.rewritten.add(old.key)
 
 
-def _find_lost(session: Session, pages: list[PageFetch], plan: Plan) -> None:
+def _find_lost(session: Session, source: str, pages: list[PageFetch], plan: Plan) -> None:
     for page in pages:
         before = session.get(PageKeys, page.url)
-        if before is not None and page.keys is not None:
+        if before is not None and _turned_over(session, source, page, before.keys):
+            # January on a page of the current year's draws: last year's left it, whatever
+            # its count. A truncated or misread page still shows some of them (or none).
+            log.info("%s: %s began %d", source, page.url, page.began)
+            continue
+        if before is not None and page.keys is not None and not page.windowed:
             lost = sorted(set(before.keys) - set(page.keys), key=_natural)
             if lost:
                 plan.lost[page.url] = lost
@@ -166,6 +187,16 @@ def _find_lost(session: Session, pages: list[PageFetch], plan: Plan) -> None:
         state = session.get(PageState, page.url)
         if state and state.n_records >= SHRINK_MIN_PREVIOUS and page.n_records < state.n_records * SHRINK_RATIO:
             plan.shrunk[page.url] = (state.n_records, page.n_records)
+
+
+def _turned_over(session: Session, source: str, page: PageFetch, before: list[str]) -> bool:
+    """Whether every draw ``page`` yields is of a later year than all it yielded last time."""
+    if page.began is None or not before:
+        return False
+    # One query: the latest of the previous draws' dates, and whether each of them has one.
+    last, n_dated, n = session.exec(select(func.max(Draw.date), func.count(Draw.date), func.count()).where(
+        Draw.source == source, Draw.key.in_(before))).one()
+    return last is not None and n_dated == n == len(set(before)) and page.began > last.year
 
 
 def _find_renumbered(session: Session, source: str, plan: Plan, differing: list[Draw]) -> None:

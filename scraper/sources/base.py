@@ -152,6 +152,10 @@ class Source:
     # Page kinds that show only the latest draws (a feed's last ten items): a draw that
     # drops out of such a page is not lost; only the page's count is watched (store.plan).
     windowed: ClassVar[frozenset[str]] = frozenset()
+    # Page kinds that show the current calendar year's draws only (a table that starts
+    # afresh in January): a page whose draws are all of a later year than every draw it
+    # showed last time has turned over, and last year's leaving it are not lost (store.plan).
+    yearly: ClassVar[frozenset[str]] = frozenset()
     # The kind of the pages in ``urls`` when it is not the first (``url``'s): a feed and
     # the posts it announces, a PDF and a page beside it.
     urls_kind: ClassVar[str | None] = None

@@ -22,6 +22,7 @@ class AbAaip(ProvincialSource):
     # then, every four hours otherwise.
     defaults = {"url": URL, "schedule": ["*/20 10-19 * * mon-fri", "0 */4 * * *"]}
     parsers = {"processing": "scraper.sources.ab_aaip.parse:parse_ab_processing"}
+    yearly = frozenset({"processing"})  # the current year's draws only (last year's: a PDF)
     points_label = "Alberta EOI score"
 
     def headline(self, draw: DrawLike) -> str:

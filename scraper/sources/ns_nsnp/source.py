@@ -20,6 +20,7 @@ class NsNsnp(ProvincialSource):
     # 7-16 on the service's Toronto clock): hourly then, every six hours otherwise.
     defaults = {"url": URL, "schedule": ["0 7-16 * * mon-fri", "0 */6 * * *"]}
     parsers = {"selection": "scraper.sources.ns_nsnp.parse:parse_ns_selection"}
+    yearly = frozenset({"selection"})  # the months of the current year only
     points_label = "Nova Scotia EOI score"
 
     def headline(self, draw: DrawLike) -> str:

@@ -21,6 +21,7 @@ class PePnp(ProvincialSource):
     parsers = {"draws": "scraper.sources.pe_pnp.parse:parse_pe_draws"}
     # The table holds the current year only: last year's rows leave it in January.
     windowed = frozenset({"draws"})
+    yearly = frozenset({"draws"})
     score_labels = {"crs": "CRS", "pei_points": "PEI points"}
     points_label = "PEI points"
 
