@@ -8,7 +8,6 @@ from pydantic import Field
 
 from scraper.sources.base import DrawLike, Page, SourceSettings
 from scraper.sources.checks import day
-from scraper.sources.oinp.streams import RegistryError, get_stream, stream_nocs
 from scraper.sources.provincial import ProvincialSource
 
 YEAR_URL = "https://www.ontario.ca/page/{year}-ontario-immigrant-nominee-program-updates"
@@ -62,6 +61,8 @@ class Oinp(ProvincialSource):
 
     def headline(self, draw: DrawLike) -> str:
         """"Ontario Human Capital Priorities tech draw, 1 Aug 2019"."""
+        from scraper.sources.oinp.streams import RegistryError, get_stream  # the registry: on use
+
         try:
             stream = get_stream(draw.program).name.removesuffix(" stream") if draw.program else draw.title
         except (RegistryError, KeyError):
@@ -74,12 +75,16 @@ class Oinp(ProvincialSource):
         return f"Ontario {stream.removeprefix('Express Entry ')} {what}{region}, {day(draw.date)}"
 
     def category_name(self, slug: str | None) -> str:
+        from scraper.sources.oinp.streams import RegistryError, get_stream
+
         try:
             return get_stream(slug).name if slug else super().category_name(slug)
         except (RegistryError, KeyError):  # a stream the registry doesn't know: as stored
             return super().category_name(slug)
 
     def stream_nocs(self, draw: DrawLike) -> frozenset[str] | None:
+        from scraper.sources.oinp.streams import stream_nocs
+
         try:
             return stream_nocs(draw.program) if draw.program else None
         except KeyError:  # a stream name the registry doesn't know: stored verbatim, flagged
