@@ -275,6 +275,16 @@ def outbox_cmd(ctx, statuses, limit, fmt):
     emit(out, fmt, OUTBOX_COLUMNS, total=total, what="rows")
 
 
+def summarised_lines() -> QuietLogs:
+    """A dead channel is told once, per channel, after ``deliver`` (_report_channels):
+    Apprise's line and the deliverer's line for each message it could not send would
+    repeat it per row. Only those: any other line of the deliverer still shows."""
+    from notifier.deliver import NOT_DELIVERED, RATE_LIMITED
+
+    return QuietLogs(("apprise", logging.CRITICAL), ("notifier.deliver", logging.ERROR, NOT_DELIVERED),
+                     ("notifier.deliver", logging.ERROR, RATE_LIMITED))
+
+
 @click.command("deliver")
 @click.pass_context
 def deliver_cmd(ctx):
@@ -283,9 +293,7 @@ def deliver_cmd(ctx):
 
     app = ctx.obj
     app.synced_session().close()
-    # A dead channel is told once, per channel, below (_report_channels): Apprise's line
-    # and the deliverer's line for each row it could not send would repeat it per row.
-    with QuietLogs(("apprise", logging.CRITICAL), ("notifier.deliver", logging.ERROR)):
+    with summarised_lines():
         report = asyncio.run(deliver_due(app.engine, app.settings))
     click.echo(str(report))
     if report.retrying or report.failed:

@@ -50,6 +50,10 @@ from store.db import session as open_session
 from store.models import Draw, Notification, Subscriber, as_utc, utcnow
 
 log = logging.getLogger(__name__)
+# The lines said per message whose channel was not reached: ``drawwatch deliver`` leaves
+# exactly these out for its summary per channel (notifier.cli), so each is written once.
+NOT_DELIVERED = "%s: %s %s (attempt %d of %d): %s"
+RATE_LIMITED = "%s: %s waits for a rate-limited channel: %s"
 
 
 @dataclass
@@ -214,12 +218,12 @@ def _outcome_values(settings: NotifierConfig, message: Message, outcomes: list[t
     if len(limits) == sum(1 for _, o in outcomes if not o.ok):
         # Only rate limits: the channel said "later", not "no". No attempt is counted, so
         # a long limit never fails the message; it goes when the channel named.
-        log.info("%s: %s waits for a rate-limited channel: %s", message.subscriber, message.kind, errors)
+        log.info(RATE_LIMITED, message.subscriber, message.kind, errors)
         return "retrying", dict(status="pending", claim=None, delivered=sorted(delivered), last_error=errors,
                                 next_attempt_at=max(limits))
     give_up = attempts >= settings.delivery.max_attempts
     wait = min(settings.delivery.backoff * 2 ** (attempts - 1), settings.delivery.backoff_max)
-    log.warning("%s: %s %s (attempt %d of %d): %s", message.subscriber, message.kind,
+    log.warning(NOT_DELIVERED, message.subscriber, message.kind,
                 "failed for good" if give_up else "not delivered", attempts, settings.delivery.max_attempts, errors)
     return ("failed" if give_up else "retrying"), dict(
         status="failed" if give_up else "pending", attempts=attempts, claim=None, delivered=sorted(delivered),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -252,6 +253,22 @@ def test_deliver_to_a_dead_channel_logs_one_summary(db, tmp_path):
     assert "A Connection error occurred sending JSON notification" in line
     assert " apprise:" not in result.stderr and "notifier.deliver" not in result.stderr
     assert SECRET not in result.output
+
+
+def test_deliver_leaves_out_only_the_lines_its_summary_replaces(caplog):
+    """The filter ``deliver`` runs under, on the deliverer's own logger: its per-row lines
+    (the very format strings it logs with) are left out, any other line still shows."""
+    from notifier.cli import summarised_lines
+    from notifier.deliver import NOT_DELIVERED, RATE_LIMITED
+
+    deliverer = logging.getLogger("notifier.deliver")
+    with caplog.at_level(logging.INFO), summarised_lines():
+        deliverer.warning(NOT_DELIVERED, "ana", "alert", "not delivered", 1, 8, "json://ana:****@127.0.0.1/****: down")
+        deliverer.info(RATE_LIMITED, "ana", "alert", "json://ana:****@127.0.0.1/****: rate-limited")
+        deliverer.warning("operator channel: not delivered everywhere: %s", "down")
+        deliverer.info("a line nobody summarises: %s", 1)
+    assert [r.getMessage() for r in caplog.records if r.name == "notifier.deliver"] == [
+        "operator channel: not delivered everywhere: down", "a line nobody summarises: 1"]
 
 
 def test_a_refused_url_is_said_once(db):
