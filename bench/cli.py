@@ -7,7 +7,10 @@ updates pages and both ledgers, ingested from the real snapshots; a config with 
 subscriber whose channel is an email URL), beside the floor: ``python -c "import sqlite3"``
 and the same 20 newest draws read with the bare sqlite3 module, and what importing the
 ORM's tables alone costs (``import store.models``: SQLAlchemy, SQLModel, pydantic), which
-any command reading the database through the store pays. Runs are interleaved
+any command reading the database through the store pays, and the same 20 draws read
+through the store (``store.queries.draws``: the tables, the first query's mapping and
+compiling; the process ends as ``drawwatch`` does, see scheduler.py): the floor of a
+query command on the ORM, before any config, CLI or source. Runs are interleaved
 so that a change in the machine's load hits every command alike. Each command runs once
 before the timed runs, with bytecode caching on (PYTHONDONTWRITEBYTECODE dropped), so that
 modules load from their .pyc as in an installed copy, not compiled anew each time.
@@ -93,15 +96,21 @@ def main() -> None:
         db = Path(tmp) / "dw.db"
         query = ("import sqlite3; sqlite3.connect(%r).execute('select source, key, date, title from draw "
                  "order by date desc limit 20').fetchall()" % str(db))
+        orm = ("import atexit, gc; atexit.register(gc.freeze)\n"  # as drawwatch exits (scheduler.py)
+               "from store.db import make_engine, session\nfrom store.queries import draws\n"
+               f"with session(make_engine('sqlite:///{db}', read_only=True)) as s:\n"
+               "    rows = [d.model_dump() for d in draws(s, limit=20)]")
         cases = {
             'python -c "import sqlite3"': [sys.executable, "-c", "import sqlite3"],
             "python: sqlite3 query of 20 draws": [sys.executable, "-c", query],
             "python: import store.models": [sys.executable, "-c", "import store.models"],
+            "python: ORM query of 20 draws": [sys.executable, "-c", orm],
             **{f"drawwatch {cmd}": drawwatch() + (["--config", str(config)] if cmd.split()[0] not in
                                                   ("--help", "--version") else []) + cmd.split()
                for cmd in TARGETS},
         }
         times: dict[str, list[float]] = {label: [] for label in cases}
+        load = os.getloadavg()[0]
         for label, argv in cases.items():  # once each first: the files in the page cache
             timed(argv)
         for _ in range(args.runs):
@@ -109,7 +118,8 @@ def main() -> None:
                 times[label].append(timed(argv))
     floor = statistics.median(times['python -c "import sqlite3"'])
     print(f"wall time of {args.runs} runs, median [min-max]; {Path(drawwatch()[-1]).name} on a database of "
-          f"real Express Entry and Ontario draws, a config with one email subscriber")
+          f"real Express Entry and Ontario draws, a config with one email subscriber; load average "
+          f"{load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs")
     for label, values in times.items():
         med = statistics.median(values)
         target = TARGETS.get(label.removeprefix("drawwatch "))
