@@ -117,12 +117,18 @@ def evaluate(profile: MatchProfile, draw: Draw, nocs: dict[str, str] | None = No
 # -- the outbox ----------------------------------------------------------------------
 
 
-def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime, **extra) -> dict:
-    row = dict(subscriber_id=profile.subscriber_id, draw_id=draw.id, kind="alert", ref="alert", status="pending",
-               digest=profile.digest, interests=decision.interests, reasons=decision.reasons,
-               unmet=decision.unmet, facts=decision.facts, changes={}, delivered=[], attempts=0,
-               next_attempt_at=now, created_at=now)
-    row.update(extra)
+def _base(draw: Draw, now: dt.datetime) -> dict:
+    """What every alert row about ``draw`` written now holds, built once per draw."""
+    return dict(subscriber_id=None, draw_id=draw.id, kind="alert", ref="alert", status="pending", digest=False,
+                interests=None, reasons=None, unmet=None, facts=None, changes={}, delivered=[], attempts=0,
+                next_attempt_at=now, created_at=now)
+
+
+def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime, *, base: dict | None = None,
+         **extra) -> dict:
+    row = (_base(draw, now) if base is None else base).copy()
+    row.update(subscriber_id=profile.subscriber_id, digest=profile.digest, interests=decision.interests,
+               reasons=decision.reasons, unmet=decision.unmet, facts=decision.facts, **extra)
     return row
 
 
@@ -231,16 +237,17 @@ def enqueue_matches(session: Session, report) -> int:
     late = _first_alert_due(session, changed, {sid for d in changed for sid, _ in found[d.id]}) if changed else {}
     profiles: dict[int, MatchProfile] = {}
     for draw in draws:
-        plain = _plain(draw)
-        for subscriber_id, text in found[draw.id]:
-            if (subscriber_id, draw.id) in alerted:
+        plain, draw_id = _plain(draw), draw.id  # the ORM's attributes read once, not per candidate
+        base, facts, due = _base(draw, now), shared[draw_id], late.get(draw_id)
+        for subscriber_id, text in found[draw_id]:
+            if (subscriber_id, draw_id) in alerted:
                 continue
-            if draw.id in late and subscriber_id not in late[draw.id]:
+            if due is not None and subscriber_id not in due:
                 continue
             profile = profiles.get(subscriber_id) or profiles.setdefault(subscriber_id, decode(subscriber_id, text))
-            decision = evaluate(profile, plain, shared=shared[draw.id])
-            if decision.matched:
-                rows.append(_row(profile, draw, decision, now))
+            decision = evaluate(profile, plain, shared=facts)
+            if decision.interests:
+                rows.append(_row(profile, draw, decision, now, base=base))
     if rows:
         # One executemany: a draw matching a large share of 100,000 profiles must not
         # build 100,000 ORM objects, nor convert its shared facts 100,000 times, inside
