@@ -14,6 +14,8 @@ query command on the ORM, before any config, CLI or source. Runs are interleaved
 so that a change in the machine's load hits every command alike. Each command runs once
 before the timed runs, with bytecode caching on (PYTHONDONTWRITEBYTECODE dropped), so that
 modules load from their .pyc as in an installed copy, not compiled anew each time.
+Beside each wall time, the CPU time (user + system) the process used, median too: on a
+machine others load, it moves far less than the wall time does.
 
 Run:  python bench/cli.py [--runs 10]
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,13 +81,19 @@ def drawwatch() -> list[str]:
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(argv: list[str]) -> float:
-    start = time.perf_counter()
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run."""
+    start, cpu = time.perf_counter(), _cpu()
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=ENV)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1, 3) or "internal error" in proc.stderr or "Traceback" in proc.stderr:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    return elapsed
+    return elapsed, _cpu() - cpu
 
 
 def main() -> None:
@@ -110,13 +119,17 @@ def main() -> None:
                for cmd in TARGETS},
         }
         times: dict[str, list[float]] = {label: [] for label in cases}
+        cpus: dict[str, list[float]] = {label: [] for label in cases}
         load = os.getloadavg()[0]
         for label, argv in cases.items():  # once each first: the files in the page cache
             timed(argv)
         for _ in range(args.runs):
             for label, argv in cases.items():
-                times[label].append(timed(argv))
+                wall, cpu = timed(argv)
+                times[label].append(wall)
+                cpus[label].append(cpu)
     floor = statistics.median(times['python -c "import sqlite3"'])
+    cpu_floor = statistics.median(cpus['python -c "import sqlite3"'])
     print(f"wall time of {args.runs} runs, median [min-max]; {Path(drawwatch()[-1]).name} on a database of "
           f"real Express Entry and Ontario draws, a config with one email subscriber; load average "
           f"{load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs")
@@ -124,8 +137,9 @@ def main() -> None:
         med = statistics.median(values)
         target = TARGETS.get(label.removeprefix("drawwatch "))
         goal = f"  target <= {target:.1f} s" if target else ""
+        cpu = statistics.median(cpus[label])
         print(f"  {label:<36} {med:6.3f} s  [{min(values):.3f}-{max(values):.3f}]  "
-              f"{med / floor:5.1f}x the floor{goal}")
+              f"{med / floor:5.1f}x the floor;  CPU {cpu:6.3f} s {cpu / cpu_floor:5.1f}x{goal}")
 
 
 if __name__ == "__main__":
