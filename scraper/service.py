@@ -327,7 +327,7 @@ class Service:
         from web.server import Embedded  # deferred: FastAPI and uvicorn only when the page is on
 
         try:
-            return Embedded(self.engine, self.settings.web).start()
+            return Embedded.reading(self.settings.database, self.settings.web).start()
         except OSError as exc:
             log.error("web page: cannot listen on %s:%s: %s; running without it", self.settings.web.host,
                       self.settings.web.port, exc.strerror or exc)

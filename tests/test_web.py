@@ -5,6 +5,7 @@ fetched; the API is checked against the CLI's own JSON, the feeds parsed back wi
 feedparser."""
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -374,6 +375,37 @@ def test_a_taken_port_is_one_line(db):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith(f"Error: cannot listen on 127.0.0.1:{port}: ")
     assert "Traceback" not in proc.stderr
+
+
+def test_the_page_inside_serve_reads_only(db, tmp_path):
+    """The service writes with its engine; the page it serves gets one that only reads, as
+    ``drawwatch web``'s: a write through the page's engine is refused."""
+    from configfile import load_config
+    from scraper.service import Service
+    from store.db import DatabaseError
+
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{db[0]}"\n[web]\nenabled = true\nport = {port}\n' + sources_off())
+    writer = make_engine(db[0])
+
+    async def serve_page():
+        page = Service(load_config(config, channels=False), writer)._web()
+        try:
+            code, _, body = await asyncio.to_thread(get, f"http://127.0.0.1:{port}/api/draws?limit=2")
+            assert code == 200 and len(json.loads(body)) == 2
+            reader = page.server.config.app.state.engine
+            assert reader is not writer
+            with pytest.raises(DatabaseError, match="readonly|read-only|query_only"):
+                with reader.begin() as conn:
+                    conn.exec_driver_sql("CREATE TABLE intruder (x INTEGER)")
+        finally:
+            await page.stop()
+
+    try:
+        asyncio.run(serve_page())
+    finally:
+        writer.dispose()
 
 
 def test_serve_runs_the_page_in_its_own_loop(db, tmp_path):

@@ -10,6 +10,7 @@ import socket
 
 from sqlalchemy.engine import Engine
 
+from store.config import DatabaseSettings
 from web.config import WebSettings
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,22 @@ class Embedded:
         self.sock = _socket(settings)
         self.server = _server(engine, settings, own_signals=False)
         self.task: asyncio.Task | None = None
+        self.own_engine: Engine | None = None  # let go of at stop (``reading``)
+
+    @classmethod
+    def reading(cls, database: DatabaseSettings, settings: WebSettings) -> "Embedded":
+        """The page on an engine of its own that only reads ``database``, as ``drawwatch
+        web``'s (store.db): the service's engine writes, and the page has nothing to write."""
+        from store.db import make_engine
+
+        engine = make_engine(database.url, read_only=True, lock_timeout=database.lock_timeout)
+        try:
+            page = cls(engine, settings)
+        except BaseException:  # the port is taken: no connection left behind either
+            engine.dispose()
+            raise
+        page.own_engine = engine
+        return page
 
     @property
     def url(self) -> str:
@@ -89,3 +106,5 @@ class Embedded:
             with contextlib.suppress(Exception):
                 await self.task
         self.sock.close()
+        if self.own_engine is not None:
+            self.own_engine.dispose()
