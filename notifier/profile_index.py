@@ -47,9 +47,9 @@ def decode(subscriber_id: int, text: str) -> MatchProfile:
     (name, noc2021, crs, points, programs, clb, nclc, provinces, ee, eoi, sources, notify, near_miss,
      digest) = json.loads(text)
     day = dt.date.fromisoformat
-    return MatchProfile(subscriber_id, name, noc2021, crs, points, frozenset(programs), clb, nclc,
-                        frozenset(provinces), ee and day(ee), eoi and day(eoi), frozenset(sources),
-                        tuple(notify), near_miss, digest)
+    return MatchProfile.of(subscriber_id, name, noc2021, crs, points, frozenset(programs), clb, nclc,
+                           frozenset(provinces), ee and day(ee), eoi and day(eoi), frozenset(sources),
+                           tuple(notify), near_miss, digest)
 
 
 def rows_of(subscriber_id: int, active: bool, stamp: dt.datetime, profile: MatchProfile) -> tuple[dict, list, list]:
