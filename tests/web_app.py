@@ -52,7 +52,9 @@ class LiveApp:
         self.thread = threading.Thread(target=self.loop.run_forever, name="web-test", daemon=True)
         self.web = None
 
-    def start(self) -> "LiveApp":
+    def start(self, warm: bool = True) -> "LiveApp":
+        """Serving; with ``warm``, once the start-up's charts are drawn (as a person
+        opening the page a moment after start-up finds them)."""
         from web.server import Embedded
 
         async def start():
@@ -62,7 +64,23 @@ class LiveApp:
 
         self.thread.start()
         asyncio.run_coroutine_threadsafe(start(), self.loop).result(30)
+        if warm:
+            assert self.charts.idle(120), "the start-up's charts were not drawn in 120 s"
         return self
+
+    @property
+    def charts(self):
+        """The app's chart cache (``web.chartcache``)."""
+        return self.web.server.config.app.state.charts
+
+    def drawn(self, path: str) -> tuple[int, dict, bytes]:
+        """GET ``path`` once its charts are drawn: a first view shows a placeholder while
+        the worker draws them."""
+        answer = get(self.url + path)
+        if b'class="chart drawing"' in answer[2]:
+            assert self.charts.idle(120), f"{path}'s charts were not drawn in 120 s"
+            answer = get(self.url + path)
+        return answer
 
     @property
     def url(self) -> str:

@@ -8,9 +8,7 @@ Read-only, public draw data only: nothing here reads subscribers or the outbox.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -31,6 +29,7 @@ from store.models import Draw
 from store.options import LARGEST
 from store.reference.noc import lookup
 from web import api, charts, feeds
+from web.chartcache import DRAWING, ChartCache
 from web.config import WebSettings, token_matches
 from web.filters import DrawFilters, draw_filters
 from web.session import read_session
@@ -69,34 +68,15 @@ templates.env.globals.update(
     noc_title=lambda code: getattr(lookup(code), "title", ""),
     draw_path=draw_path,
     link_url=link_url,
+    drawing=DRAWING,
 )
 
 
-class ChartCache:
-    """The pages' charts by what they show and the state of the draws: drawing one takes
-    matplotlib far longer than the rest of a page, and the draws change a few times a
-    week while the pages are read far more often."""
-
-    def __init__(self, size: int = 64):
-        self.size = size
-        self._charts: OrderedDict[tuple, str | None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, make, *args, **kwargs) -> str | None:
-        """The chart as inline SVG (None when there is nothing to draw), drawn on a miss."""
-        with self._lock:
-            if key in self._charts:
-                self._charts.move_to_end(key)
-                return self._charts[key]
-        try:
-            chart = charts.inline_svg(make(*args, "svg", **kwargs))
-        except charts.ChartError:
-            chart = None
-        with self._lock:
-            self._charts[key] = chart
-            while len(self._charts) > self.size:
-                self._charts.popitem(last=False)
-        return chart
+def history_charts(cache: ChartCache, session, filters: DrawFilters) -> dict:
+    """The history page's two charts of ``filters``' rounds (kept, or being drawn)."""
+    stamp, query, params = stats.data_stamp(session), filters.query(), filters.params()
+    return {name: cache.get((name, params), stamp, lambda s, chart=chart: chart(stats.points(s, query), "svg"))
+            for name, chart in (("cutoffs", charts.cutoff_chart), ("invitations", charts.invitations_chart))}
 
 
 def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
@@ -105,7 +85,10 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
                          description="Canadian immigration draws as drawwatch stores them (read-only). "
                                      "JSON keys are those of the CLI's `--format json`.")
     app.state.engine = engine
-    cache = app.state.charts = ChartCache()
+    cache = app.state.charts = ChartCache(engine)
+    # Warm at start-up, off any request: matplotlib loaded and the unfiltered history's
+    # charts drawn in the worker.
+    cache.run(lambda session: history_charts(cache, session, DrawFilters()))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     _timing(app)
@@ -120,12 +103,8 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
         query = filters.query()
         rows = queries.draws(session, query, limit=limit, offset=offset, columns=LIST_COLUMNS)
         total = queries.count(session, query) if len(rows) == limit or offset else len(rows)
-        stamp = (stats.data_stamp(session), filters.params())
         categories = stats.categories(session)
-
-        def drawn(chart):  # the filtered rounds are read on a cache miss only
-            return lambda fmt: chart(stats.points(session, query), fmt)
-
+        drawn = history_charts(cache, session, filters)
         return templates.TemplateResponse(request, "history.html", {
             "draws": rows, "total": total, "offset": offset, "limit": limit, "filters": filters,
             "sources": registry.names(), "categories": categories,
@@ -134,8 +113,7 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
             "source_names": {src: registry.get(src).display_name for src in {r.source for r in rows}},
             "labels": {(src, system): registry.get(src).score_label(system)
                        for src, system in {(r.source, r.score_system) for r in rows}},
-            "cutoffs": cache.get(("cutoffs", stamp), drawn(charts.cutoff_chart)),
-            "invitations": cache.get(("invitations", stamp), drawn(charts.invitations_chart)),
+            **drawn, "refresh": DRAWING in drawn.values(),
             "feed": f"/feeds/draws.atom?{filters.params()}",
             "newer": filters.params(offset=max(0, offset - limit), limit=limit) if offset else None,
             "older": filters.params(offset=offset + limit, limit=limit) if offset + len(rows) < total else None,
@@ -145,16 +123,17 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
     def draw_page(request: Request, source: str, key: str, session=Depends(read_session)):
         draw = api.find(session, source, key)
         detail = queries.draw_detail(session, draw)
-        stamp = stats.data_stamp(session)
+        stamp, draw_id, category = stats.data_stamp(session), draw.id, draw.program
 
-        def trend(fmt):  # the category's rounds are read on a cache miss only
-            return charts.cutoff_chart(stats.points(session, source=source, category=draw.program), fmt, salt="trend")
+        def trend(s):
+            return charts.cutoff_chart(stats.points(s, source=source, category=category), "svg", salt="trend")
 
+        shown = {"pool": cache.get(("pool", draw_id), stamp, lambda s: charts.pool_chart(s.get(Draw, draw_id)))
+                 if charts.distribution(draw.extra) else None,
+                 "trend": cache.get(("trend", source, category), stamp, trend) if category else None}
         return templates.TemplateResponse(request, "draw.html", {
             "draw": draw, "nocs": detail["nocs_2021"], "revisions": detail["revisions"],
-            "pool": cache.get(("pool", stamp, draw.id), charts.pool_chart, draw)
-            if charts.distribution(draw.extra) else None,
-            "trend": cache.get(("trend", stamp, source, draw.program), trend) if draw.program else None,
+            **shown, "refresh": DRAWING in shown.values(),
             "source_feed": f"/feeds/draws.atom?{DrawFilters(source=source).params()}",
             "category_feed": f"/feeds/draws.atom?{DrawFilters(source=source, category=draw.program).params()}"
             if draw.program else None,

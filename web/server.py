@@ -62,8 +62,11 @@ def run(engine: Engine, settings: WebSettings) -> None:
     sock = _socket(settings)
     server = _server(engine, settings, own_signals=True)
     log.info("web page on %s (read-only; Ctrl-C to stop)", _where(settings, sock))
-    with sock:
-        asyncio.run(server.serve(sockets=[sock]))
+    try:
+        with sock:
+            asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        server.config.app.state.charts.close()
 
 
 class Embedded:
@@ -106,5 +109,6 @@ class Embedded:
             with contextlib.suppress(Exception):
                 await self.task
         self.sock.close()
+        self.server.config.app.state.charts.close()  # before its engine goes
         if self.own_engine is not None:
             self.own_engine.dispose()
