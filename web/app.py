@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
 from notifier.render import link_url
@@ -117,7 +118,7 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
             "feed": f"/feeds/draws.atom?{filters.params()}",
             "newer": filters.params(offset=max(0, offset - limit), limit=limit) if offset else None,
             "older": filters.params(offset=offset + limit, limit=limit) if offset + len(rows) < total else None,
-        })
+        }, background=BackgroundTask(cache.start))
 
     @app.get("/draws/{source}/{key:path}", response_class=HTMLResponse, include_in_schema=False)
     def draw_page(request: Request, source: str, key: str, session=Depends(read_session)):
@@ -137,7 +138,7 @@ def create_app(engine: Engine, settings: WebSettings | None = None) -> FastAPI:
             "source_feed": f"/feeds/draws.atom?{DrawFilters(source=source).params()}",
             "category_feed": f"/feeds/draws.atom?{DrawFilters(source=source, category=draw.program).params()}"
             if draw.program else None,
-        })
+        }, background=BackgroundTask(cache.start))
 
     @app.get("/feeds/draws.atom", include_in_schema=True, tags=["feeds"],
              summary="Atom feed of the latest draws (all, or filtered like /api/draws: source, category, noc)",

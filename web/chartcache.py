@@ -40,22 +40,32 @@ class ChartCache:
     def __init__(self, engine: Engine, size: int = 64):
         self.engine, self.size = engine, size
         self._charts: OrderedDict[tuple, tuple[tuple, str | None]] = OrderedDict()
-        self._drawing: set[tuple] = set()  # (what, stamp) queued or being drawn
+        self._drawing: set[tuple] = set()  # (what, stamp) due, queued or being drawn
+        self._due: list[tuple] = []  # (what, stamp, make) for ``start`` to hand the worker
         self._changed = threading.Condition()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="charts")
         self.drawn_ms: dict[tuple, float] = {}  # what -> how long its last drawing took (bench/web.py)
 
     def get(self, what: tuple, stamp: tuple, make: Callable[[Session], bytes]):
         """The chart as inline SVG, None when there is nothing to draw, or ``DRAWING``.
-        ``make(session)`` draws it as SVG in the worker, on a session of its own."""
+        ``make(session)`` draws it as SVG in the worker, on a session of its own, once
+        ``start`` is called: after the response is sent, so that the page asking does not
+        share the interpreter with matplotlib while it is rendered."""
         with self._changed:
             held = self._charts.get(what)
             if held is not None:
                 self._charts.move_to_end(what)
             if (held is None or held[0] != stamp) and (what, stamp) not in self._drawing:
                 self._drawing.add((what, stamp))
-                self._worker.submit(self._draw, what, stamp, make)
+                self._due.append((what, stamp, make))
             return DRAWING if held is None else held[1]
+
+    def start(self) -> None:
+        """The charts found stale or missing so far, handed to the worker."""
+        with self._changed:
+            due, self._due = self._due, []
+        for what, stamp, make in due:
+            self._worker.submit(self._draw, what, stamp, make)
 
     def run(self, job: Callable[[Session], object]) -> None:
         """``job(session)`` in the worker (the start-up's warming: matplotlib loaded there)."""
@@ -68,6 +78,7 @@ class ChartCache:
         try:
             with open_session(self.engine) as session:
                 job(session)
+            self.start()
         except Exception:  # a worker's failure is logged, the pages go on
             log.exception("chart warm-up failed")
         finally:
