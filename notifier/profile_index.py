@@ -81,8 +81,11 @@ def _drop(session: Session, ids: list[int]) -> None:
 
 def refresh(session: Session) -> int:
     """Rebuild the index rows missing or stale (in the caller's transaction); returns how many."""
+    # A subscriber written in this session is looked for row by row: its stamp may be
+    # earlier than the latest (another machine's clock), which the fingerprints miss.
+    written = any(isinstance(o, Subscriber) for o in (*session.new, *session.dirty, *session.deleted))
     people, index = _fingerprints(session)
-    if people == index:
+    if people == index and not written:
         return 0
     stale = list(session.execute(
         select(Subscriber.id).outerjoin(ProfileIndex, ProfileIndex.subscriber_id == Subscriber.id)

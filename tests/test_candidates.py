@@ -189,3 +189,17 @@ def test_subscriber_writes_keep_the_index_current(store_session):
     subscribers.remove(s, "ana")
     assert refresh(s) == 0 and s.exec(select(ProfileIndex)).all() == []
 
+
+
+def test_an_edit_stamped_before_the_latest_edit_is_indexed_too(store_session, monkeypatch):
+    """Two machines, clocks a minute apart: an edit on the slower one is stamped earlier
+    than the last edit on the faster one. The index must hold it all the same (the
+    counts, highest id and latest stamp of the two tables are then alike)."""
+    s = store_session
+    ana = subscribers.add(s, {"name": "ana", "urls": [HOOK], "nocs": ["2173"], "crs": 480, "programs": ["cec"]})
+    bo = subscribers.add(s, {"name": "bo", "urls": [HOOK], "nocs": ["2173"], "crs": 480, "programs": ["cec"]})
+    subscribers.edit(s, "ana", {"crs": 490})
+    behind = s.get(Subscriber, ana.id).updated - dt.timedelta(minutes=1)
+    monkeypatch.setattr(subscribers, "utcnow", lambda: behind)
+    subscribers.edit(s, "bo", {"crs": 300})
+    assert indexed(s, [bo.id])[bo.id].crs == 300
