@@ -102,11 +102,12 @@ def wait_seconds(retry_after: str | None, now: dt.datetime) -> float | None:
 
 
 def channel_key(plugin) -> str:
-    """Which channel a URL sends through: a mail server is one channel for all its
-    recipients; any other URL is its own endpoint (Apprise's hash of it, no secret kept)."""
+    """Which channel a URL sends through: a mail server account is one channel for all
+    its recipients (each subscriber's own Gmail account is a channel of its own); any other
+    URL is its own endpoint (Apprise's hash of it, no secret kept)."""
     host = getattr(plugin, "smtp_host", None)
     if host:
-        return f"smtp:{host}:{plugin.port or ''}"
+        return f"smtp:{plugin.user or ''}@{host}:{plugin.port or ''}"
     return f"{plugin.service_name}:{plugin.url_id()}"
 
 

@@ -160,3 +160,16 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     assert wait_seconds(later, now) == 90.0
     assert wait_seconds(email.utils.format_datetime(now - dt.timedelta(hours=1), usegmt=True), now) == 0.0
     assert wait_seconds("soon", now) is None and wait_seconds(None, now) is None
+
+
+def test_each_mail_account_is_a_channel_of_its_own():
+    """Subscribers who mail through their own accounts on one server (each their Gmail):
+    one account told to wait holds back that account's mail, not the others'."""
+    from notifier.ratelimit import channel_key
+    from notifier.send import plugin_for
+
+    ana, ana_to_x, ben = (channel_key(plugin_for(u)) for u in (
+        "mailto://ana:app-pw@gmail.com", "mailto://ana:app-pw@gmail.com?to=x@example.org",
+        "mailto://ben:app-pw@gmail.com"))
+    assert ana == ana_to_x and ana != ben
+    assert "app-pw" not in ana
