@@ -167,7 +167,7 @@ def test_backfill_stores_what_it_read_and_lists_what_it_could_not(crawl, oinp_si
     assert f"oinp: {len(blocked) + 1} pages not read, the others stored without them" in first.stderr
     assert f"  not read  {url(2021)}: HTTP 404" in first.stderr
     for year in blocked:
-        assert f"  not read  {url(year)}: SourceBlocked: bot-block captcha page" in first.stderr
+        assert f"  not read  {url(year)}: SourceBlocked: bot-check page" in first.stderr
     draws, _, runs = held(crawl.engine)
     assert runs == [("ok", None)] and "first crawl: stored as the baseline" in first.stdout
     before = per_year(crawl.engine)

@@ -7,6 +7,8 @@ instead fail the crawl and leave the store alone.
 """
 from __future__ import annotations
 
+import re
+
 from scraper.records import SourceBlocked
 
 # Phrases the challenge pages of the common services write. Each alone can occur in
@@ -25,6 +27,9 @@ MARKERS = (
 )
 # A draw page with its site around it is tens of kilobytes at least; challenge pages are small.
 SHORT_PAGE = 20_000
+# The reference a challenge page gives for asking the site to unblock (Radware's "Incident ID").
+_INCIDENT = re.compile(r"Incident ID:?\**\s*([\w-]+)", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]*>")    # no "<" inside: a run of "<" without ">" is not rescanned
 
 
 def check_blocked(body: bytes, url: str, markers: tuple[str, ...] = MARKERS) -> None:
@@ -33,4 +38,6 @@ def check_blocked(body: bytes, url: str, markers: tuple[str, ...] = MARKERS) -> 
     low = head.lower()
     hits = [m for m in markers if m in low]
     if len(hits) >= 2 or (hits and len(low) < SHORT_PAGE):
-        raise SourceBlocked(f"bot-check page instead of content ({hits[0]!r})", url)
+        incident = _INCIDENT.search(_TAG.sub(" ", head))
+        detail = f", incident {incident.group(1)}" if incident else ""
+        raise SourceBlocked(f"bot-check page instead of content ({hits[0]!r}{detail})", url)

@@ -1,5 +1,6 @@
-"""What an Ontario page is before it is read: a captcha instead of content, its tree,
-its article body, the year an updates page covers, and errors that name the page."""
+"""What an Ontario page is before it is read: a captcha instead of content (the shared
+check), its tree, its article body, the year an updates page covers, and errors that name
+the page."""
 from __future__ import annotations
 
 import re
@@ -8,28 +9,10 @@ from contextlib import contextmanager
 from lxml import etree
 
 from scraper.parse import html
-from scraper.records import ParseError, SourceBlocked
+from scraper.parse.blocked import check_blocked
+from scraper.records import ParseError
 
 SOURCE = "oinp"
-
-# What a bot-block page says instead of the content (Radware captcha on ontario.ca).
-_BLOCK_MARKERS = (
-    "radware captcha", "captcha.perfdrive.com", "made us think that you are a bot",
-    "please solve this captcha", "request unblock to the website",
-)
-_INCIDENT = re.compile(r"Incident ID:?\**\s*([\w-]+)", re.IGNORECASE)
-_TAG = re.compile(r"<[^<>]*>")    # no "<" inside: a run of "<" without ">" is not rescanned
-
-
-def check_blocked(body: bytes, url: str) -> None:
-    """Raise SourceBlocked when ``body`` is a captcha / bot-block page."""
-    head = body[:200_000].decode("utf-8", "replace")
-    low = head.lower()
-    hits = [m for m in _BLOCK_MARKERS if m in low]
-    if len(hits) >= 2 or (hits and len(low) < 20_000):
-        incident = _INCIDENT.search(_TAG.sub(" ", head))
-        detail = f", incident {incident.group(1)}" if incident else ""
-        raise SourceBlocked(f"bot-block captcha page instead of content ({hits[0]!r}{detail})", url)
 
 
 def page_tree(body: bytes, url: str) -> etree._Element:
