@@ -24,6 +24,7 @@ from scraper.sources.base import Page, Source
 from store.db import session as open_session
 from store.ingest import (MAX_ERROR, IngestReport, Matcher, PageFetch, accept_held, ingest, record_failure,
                           record_not_modified)
+from store.leases import crawl_lease, holds
 from store.models import CrawlRun, PageState, utcnow
 from store.plan import first_year
 
@@ -178,9 +179,16 @@ def _parse_pages(spec: Source, pages: list, kinds: dict[str, str] | None = None,
 
 
 def _store(engine: Engine, spec: Source, pages: list, kinds: dict[str, str], started, matcher, notify_history,
-           hold_threshold: int, may_fail: set[str], missing: dict[str, str]) -> CrawlOutcome:
+           hold_threshold: int, may_fail: set[str], missing: dict[str, str],
+           holder: str | None = None) -> CrawlOutcome | None:
     with open_session(engine) as session:
         result, fetches = _parse_pages(spec, pages, kinds, may_fail, missing)
+        # The lease may have run out while the pages were fetched (the process was held up)
+        # and another process may be crawling the source now: only its holder may store.
+        if holder is not None and not holds(session, crawl_lease(spec.name), holder):
+            session.rollback()
+            log.warning("%s: crawl not stored: another process holds the source", spec.name)
+            return None
         if not fetches:  # every page read was a past year's that could not be read
             return CrawlOutcome(spec.name, record_not_modified(session, spec.name, started), missing=missing)
         # Problems are kept on the draws as flags; repeating them at WARNING on every
@@ -231,8 +239,12 @@ async def crawl_source(
     matcher: Matcher | None = None,
     notify_history: bool = False,
     backfill: bool = False,
-) -> CrawlOutcome:
-    """Crawl ``name`` once; always returns the recorded ``CrawlRun`` (ok, not_modified, held, failed).
+    holder: str | None = None,
+) -> CrawlOutcome | None:
+    """Crawl ``name`` once; returns the recorded ``CrawlRun`` (ok, not_modified, held, failed).
+
+    ``holder``: the lease holder this process crawls as (the service); the pages are
+    stored only if it still holds the source's lease, else nothing is and None is returned.
 
     Whatever goes wrong inside the crawl (the site, the spider, a parser, the ingest) is
     recorded as a failed crawl, so health and the operator hear of it; only an error
@@ -241,13 +253,14 @@ async def crawl_source(
     started = utcnow()
     try:
         return await _crawl(registry.get(name), settings, engine, runner, started, matcher=matcher,
-                            notify_history=notify_history, backfill=backfill)
+                            notify_history=notify_history, backfill=backfill, holder=holder)
     except Exception as exc:
         return await asyncio.to_thread(_record_crash, engine, name, exc, started)
 
 
 async def _crawl(spec: Source, settings: Settings, engine: Engine, runner, started, *,
-                 matcher: Matcher | None, notify_history: bool, backfill: bool) -> CrawlOutcome:
+                 matcher: Matcher | None, notify_history: bool, backfill: bool,
+                 holder: str | None) -> CrawlOutcome | None:
     name = spec.name
     plan = source_pages(spec, settings, backfill=backfill)
     urls, optional = [p.url for p in plan], {p.url for p in plan if p.optional}
@@ -279,7 +292,7 @@ async def _crawl(spec: Source, settings: Settings, engine: Engine, runner, start
     # large page never stalls another source's crawl or a delivery.
     # (The pages left out are the outcome's ``missing``: the command lists them.)
     return await asyncio.to_thread(_store, engine, spec, pages, kinds, started, matcher, notify_history,
-                                   settings.source(name).hold_threshold, may_fail, failed)
+                                   settings.source(name).hold_threshold, may_fail, failed, holder)
 
 
 def run_in_reactor(main: Callable[[], Coroutine]) -> Any:

@@ -68,7 +68,8 @@ class Service:
         self._crawls[name] = task
         try:
             log.info("%s: crawl started", name)
-            outcome = await crawl_source(name, self.settings, self.engine, self.runner, matcher=self.matcher)
+            outcome = await crawl_source(name, self.settings, self.engine, self.runner, matcher=self.matcher,
+                                         holder=self.leases.holder.name)
         except Exception as exc:  # the failure could not even be recorded (the database): the next run tries again
             log.error("%s: crawl not recorded: %s", name, describe(exc))
             log.debug("%s: crawl not recorded", name, exc_info=exc)
@@ -77,6 +78,8 @@ class Service:
             self._crawls.pop(name, None)
         if task.cancelling():  # abandoned (shutdown, lease lost): Scrapy ends the crawl instead of raising
             raise asyncio.CancelledError
+        if outcome is None:  # the lease ran out mid-crawl: another process stores the source now
+            return None
         report = outcome.report
         changed = report is not None and bool(report.new or report.changed)
         # A 304 of a healthy source cannot have queued alerts nor changed its health.
