@@ -127,9 +127,15 @@ _SETTLE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.c
 _DUE = (_OUTBOX.c.status == "pending", _OUTBOX.c.next_attempt_at <= bindparam("due_at"))
 
 
+# What a claimed row's message is made of: not ``facts`` (what the match rested on) nor the
+# bookkeeping, each a JSON value more to decode per message.
+_CLAIMED = [_OUTBOX.c[name] for name in ("id", "subscriber_id", "draw_id", "kind", "digest", "interests", "reasons",
+                                         "unmet", "changes", "delivered", "attempts", "created_at")]
+
+
 def _taking(*where):
     return (update(_OUTBOX).where(*_DUE, *where)
-            .values(status="sending", claim=bindparam("token"), claimed_at=bindparam("due_at")).returning(_OUTBOX))
+            .values(status="sending", claim=bindparam("token"), claimed_at=bindparam("due_at")).returning(*_CLAIMED))
 
 
 # MATERIALIZED: the due rows are picked once, never more than ``wanted`` of them.
@@ -142,7 +148,7 @@ _TAKE_DIGESTS = _taking(_OUTBOX.c.subscriber_id.in_(bindparam("subscribers", exp
 _SUBSCRIBERS = select(_PEOPLE).where(_PEOPLE.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Draw]) -> tuple[list[Message], bool]:
+def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, dict]) -> tuple[list[Message], bool]:
     """Claim the next ``wanted`` messages due; also whether more may be due.
 
     Runs in the transaction that settles the messages whose slots these take, once per
@@ -151,7 +157,7 @@ def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Dra
     read and written as a table (through the ORM each statement cost three times as
     much). On PostgreSQL the picked rows are locked, skipping those another deliverer is
     claiming; on both databases the ``status == "pending"`` guard leaves a row taken
-    meanwhile to its taker. ``draws`` caches the round's draws.
+    meanwhile to its taker. ``draws`` caches the round's draws, as the templates show them.
     """
     bound = {"due_at": now, "token": uuid.uuid4().hex}
     token = bound["token"]
@@ -163,8 +169,8 @@ def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Dra
         _SUBSCRIBERS, {"ids": sorted({n.subscriber_id for n in claimed})})} if claimed else {}
     if missing := {n.draw_id for n in claimed} - draws.keys():
         for draw in session.exec(select(Draw).where(col(Draw.id).in_(missing))):
-            session.expunge(draw)  # kept for the round: a rollback of this session must not expire it
-            draws[draw.id] = draw
+            # Once per draw and round, not per message: every message of a draw shows the same facts.
+            draws[draw.id] = draw_context(draw)
     messages: list[Message] = []
     digests: dict[int, list[Row]] = {}
     withdrawn: list[int] = []
@@ -175,7 +181,7 @@ def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Dra
             withdrawn.append(note.id)
         elif not note.digest:
             messages.append(Message(sub.name, sub.profile["urls"], note.kind,
-                                    _item(note, draws[note.draw_id], sub.name), [note.id],
+                                    _item_of(note, draws[note.draw_id], sub.name), [note.id],
                                     set(note.delivered or []), note.attempts, token))
         elif as_utc(note.created_at) <= digest_slot(sub.profile, now):
             digests.setdefault(sub.id, []).append(note)
@@ -183,7 +189,7 @@ def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Dra
             waiting.setdefault(sub.id, []).append(note.id)
     for subscriber_id, notes in digests.items():
         sub = subscribers[subscriber_id]
-        items = [_item(n, draws[n.draw_id], sub.name) for n in notes]
+        items = [_item_of(n, draws[n.draw_id], sub.name) for n in notes]
         delivered = set.intersection(*(set(n.delivered or []) for n in notes))
         messages.append(Message(sub.name, sub.profile["urls"], "digest", {"subscriber": sub.name, "items": items},
                                 [n.id for n in notes], delivered, max(n.attempts for n in notes), token))
@@ -200,7 +206,13 @@ def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, Dra
 
 
 def _item(note: Notification | Row, draw: Draw, subscriber: str) -> dict:
-    return {"subscriber": subscriber, "kind": note.kind, "draw": draw_context(draw), "reasons": note.reasons,
+    """The template context of one outbox row."""
+    return _item_of(note, draw_context(draw), subscriber)
+
+
+def _item_of(note: Notification | Row, draw: dict, subscriber: str) -> dict:
+    # ``draw`` is shared by the round's messages of that draw: the sandbox keeps templates from changing it.
+    return {"subscriber": subscriber, "kind": note.kind, "draw": draw, "reasons": note.reasons,
             "unmet": note.unmet, "interests": note.interests, "changes": change_list(note.changes or {}),
             "still": bool(note.interests)}
 
@@ -236,7 +248,7 @@ _RELEASED = dict(status="pending", claim=None)
 
 
 def _settle_and_claim(engine: Engine, settled: list[tuple[Message, dict]], wanted: int, now: dt.datetime,
-                      draws: dict[int, Draw]) -> tuple[list[Message], bool]:
+                      draws: dict[int, dict]) -> tuple[list[Message], bool]:
     """Write the outcomes of finished messages and claim as many new ones as slots are
     free, in one transaction: a slot is never refilled before its last message is settled."""
     with open_session(engine) as session:
@@ -263,7 +275,7 @@ async def deliver_due(engine: Engine, settings: NotifierConfig, *, now: dt.datet
     finished: list[tuple[Message, dict | None]] = []
     wake = asyncio.Event()
     sending: set[asyncio.Task] = set()
-    draws: dict[int, Draw] = {}
+    draws: dict[int, dict] = {}
     held = 0  # messages claimed and not yet settled: running, or finished and waiting for the write
 
     async def one(message: Message) -> None:
