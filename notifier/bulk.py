@@ -11,29 +11,38 @@ the run) is converted once, and the rows go to the driver as they are.
 from __future__ import annotations
 
 import json
+from itertools import repeat
+from typing import Sequence
 
 from sqlalchemy import JSON, Table, insert
 from sqlmodel import Session
 
+_MISSING = object()
 
-def _converted(values: list, convert) -> list:
-    """``convert`` applied to each value, once per distinct value (lists by content, as
-    reasons worded alike; other unhashable values, the draw's facts, by identity)."""
-    seen: dict = {}
+
+def _converted(values: Sequence, convert) -> list:
+    """``convert`` applied to each value, once per distinct value: by identity first (the
+    matcher's rows share the lists of a decision worded alike), then lists by content and
+    other hashable values by value; unhashable ones (dicts) by identity alone."""
+    by_id: dict = {}  # every value is alive in ``values`` meanwhile: no id is reused
+    by_value: dict = {}
     out = []
+    append = out.append
     for value in values:
         if value is None:
-            out.append(None)
+            append(None)
             continue
-        key = (type(value), tuple(value)) if type(value) is list else (type(value), value)
-        try:
-            out.append(seen[key])
-        except KeyError:
-            out.append(seen.setdefault(key, convert(value)))
-        except TypeError:  # unhashable: a dict, or a list of dicts
-            # By identity: the caller's rows hold every value, so no id is reused meanwhile.
-            key = type(value) if not value else id(value)  # empty ones are all alike
-            out.append(seen[key] if key in seen else seen.setdefault(key, convert(value)))
+        done = by_id.get(id(value), _MISSING)
+        if done is _MISSING:
+            key = (type(value), tuple(value)) if type(value) is list else (type(value), value)
+            try:
+                done = by_value.get(key, _MISSING)
+                if done is _MISSING:
+                    done = by_value[key] = convert(value)
+            except TypeError:  # unhashable: a dict, or a list of dicts
+                done = convert(value)
+            by_id[id(value)] = done
+        append(done)
     return out
 
 
@@ -50,19 +59,33 @@ def _converter(column, dialect):
 
 def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     """INSERT ``rows`` (dicts with the same keys, Python values as the ORM takes them)."""
-    if not rows:
+    if rows:
+        insert_columns(session, table, {key: [row[key] for row in rows] for key in rows[0]})
+
+
+def insert_columns(session: Session, table: Table, columns: dict[str, Sequence], shared: dict | None = None) -> None:
+    """INSERT one row per position of ``columns`` (column key -> the rows' values, all of
+    one length, at least one column), each row also holding ``shared``'s values (column
+    key -> the value every row has, converted once). No dict or tuple is built per row
+    here: the driver reads the rows from a zip of the columns."""
+    shared = shared or {}
+    if not next(iter(columns.values())):
         return
     connection = session.connection()
     dialect = connection.dialect
-    keys = list(rows[0])
+    keys = [*columns, *shared]
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
     order = list(compiled.positiontup) if compiled.positional else keys
-    columns = []
+    ready = []
     for key in order:
-        values = [row[key] for row in rows]
         convert = _converter(table.c[key], dialect)
-        columns.append(values if convert is None else _converted(values, convert))
-    params = zip(*columns)
+        if key in columns:
+            values = columns[key]
+            ready.append(values if convert is None else _converted(values, convert))
+        else:
+            value = shared[key]
+            ready.append(repeat(value if convert is None or value is None else convert(value)))
+    params = zip(*ready)  # ends with the columns: the shared values repeat without end
     if dialect.name == "postgresql":
         # COPY: executemany runs one INSERT per row on the server, and rows of VALUES
         # cost psycopg a parse of every placeholder; COPY streams the rows in one go,

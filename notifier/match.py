@@ -17,7 +17,7 @@ from typing import Iterable
 
 from sqlmodel import Session, col, select
 
-from notifier.bulk import insert_rows
+from notifier.bulk import insert_columns, insert_rows
 from notifier.candidates import candidates
 from notifier.profile import PROVINCES, MatchProfile
 from notifier.profile_index import CHUNK, decode, indexed, refresh
@@ -126,12 +126,16 @@ def _base(draw: Draw, now: dt.datetime) -> dict:
                 next_attempt_at=now, created_at=now)
 
 
-def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime, *, base: dict | None = None,
-         **extra) -> dict:
-    row = (_base(draw, now) if base is None else base).copy()
+def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime, **extra) -> dict:
+    row = _base(draw, now)
     row.update(subscriber_id=profile.subscriber_id, digest=profile.digest, interests=decision.interests,
                reasons=decision.reasons, unmet=decision.unmet, facts=decision.facts, **extra)
     return row
+
+
+# What differs between two alerts about one draw: the columns of the matcher's rows
+# (``notifier.bulk.insert_columns``); the rest of ``_base`` is shared by them all.
+_ALERT_COLUMNS = ("subscriber_id", "digest", "interests", "reasons", "unmet")
 
 
 def _corrections(session: Session, draws: list[Draw], shared: dict[int, DrawFacts],
@@ -246,35 +250,59 @@ def enqueue_matches(session: Session, report) -> int:
     draws = [*(d for d in report.new if d.key not in report.history), *changed]
     shared = {draw.id: draw_facts(draw) for draw in draws}  # once per draw, not per subscriber
     rows, alerted = _corrections(session, changed, shared, now) if changed else ([], set())
-    # The full check runs on the candidates only (notifier.candidates: a superset of the matches).
-    found = {draw.id: session.execute(candidates(draw, shared[draw.id])).all() for draw in draws}
+    # The full check runs on the candidates only (notifier.candidates: a superset of the
+    # matches), read as plain rows through the connection: no ORM result to build.
+    connection = session.connection()
+    found = {draw.id: connection.execute(candidates(draw, shared[draw.id])).all() for draw in draws}
     late = _first_alert_due(session, changed, {sid for d in changed for sid, _ in found[d.id]}) if changed else {}
+    insert_rows(session, Notification.__table__, rows)  # the corrections
+    written = len(rows)
     # Tens of thousands of decisions and rows, all alive until the insert: the cyclic
     # collector would walk them again and again (none is garbage): near a quarter of the
-    # matcher's CPU on 100,000 profiles (bench/fanout.py).
+    # matcher's CPU on 100,000 profiles (bench/fanout.py). They are freed when _alerts
+    # returns, before it resumes: else its first pass after would walk them all once more.
     with _collector_paused():
-        profiles: dict[int, MatchProfile] = {}
-        for draw in draws:
-            plain, draw_id = _plain(draw), draw.id  # the ORM's attributes read once, not per candidate
-            base, facts, due = _base(draw, now), shared[draw_id], late.get(draw_id)
-            for subscriber_id, text in found[draw_id]:
-                if (subscriber_id, draw_id) in alerted:
-                    continue
-                if due is not None and subscriber_id not in due:
-                    continue
-                profile = profiles.get(subscriber_id)
-                if profile is None:
-                    profile = profiles[subscriber_id] = decode(subscriber_id, text)
-                decision = evaluate(profile, plain, shared=facts)
-                if decision.interests:
-                    rows.append(_row(profile, draw, decision, now, base=base))
-        if rows:
-            # One executemany: a draw matching a large share of 100,000 profiles must not
-            # build 100,000 ORM objects, nor convert its shared facts 100,000 times, inside
-            # the ingest transaction.
-            insert_rows(session, Notification.__table__, rows)
-            notify_outbox(session)  # idle deliverers in every process wake at the commit
-    return len(rows)
+        written += _alerts(session, draws, found, shared, alerted, late, now)
+    if written:
+        notify_outbox(session)  # idle deliverers in every process wake at the commit
+    return written
+
+
+def _alerts(session: Session, draws: list[Draw], found: dict[int, list], shared: dict[int, DrawFacts],
+            alerted: set[tuple[int, int]], late: dict[int, set[int]], now: dt.datetime) -> int:
+    """Insert the first alerts owed to each draw's candidates (``found``: their
+    (subscriber id, ``ProfileIndex.match``) rows); returns how many."""
+    profiles: dict[int, MatchProfile] = {}  # a candidate of several draws is decoded once
+    written = 0
+    for draw in draws:
+        plain, draw_id = _plain(draw), draw.id  # the ORM's attributes read once, not per candidate
+        facts, due = shared[draw_id], late.get(draw_id)
+        # A draw matching a large share of 100,000 profiles must not build 100,000 ORM
+        # objects nor row dicts inside the ingest transaction: columns, and one insert.
+        columns = {key: [] for key in _ALERT_COLUMNS}
+        ids, digests, interests, reasons, unmet = columns.values()
+        for subscriber_id, text in found[draw_id]:
+            if (subscriber_id, draw_id) in alerted:
+                continue
+            if due is not None and subscriber_id not in due:
+                continue
+            profile = profiles.get(subscriber_id)
+            if profile is None:
+                profile = profiles[subscriber_id] = decode(subscriber_id, text)
+            decision = evaluate(profile, plain, shared=facts)
+            if decision.interests:
+                ids.append(subscriber_id)
+                digests.append(profile.digest)
+                interests.append(decision.interests)
+                reasons.append(decision.reasons)
+                unmet.append(decision.unmet)
+        if ids:
+            row = _base(draw, now)
+            row["facts"] = facts.facts
+            insert_columns(session, Notification.__table__, columns,
+                           {key: value for key, value in row.items() if key not in columns})
+            written += len(ids)
+    return written
 
 
 def decisions_for(profiles: Iterable[MatchProfile], draws: Iterable[Draw]) -> list[Decision]:

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 CHUNK = 5_000  # subscribers rebuilt per statement (SQLite allows 32,766 bound values)
 
+# json.loads without its Python-level steps (type and whitespace checks, error wording):
+# the text is encode's own, and the matcher decodes one per candidate.
+_parse = json.JSONDecoder().scan_once
+
 
 def _listed(values: Iterable[str]) -> str:
     values = sorted(values)
@@ -45,7 +49,7 @@ def encode(profile: MatchProfile) -> str:
 
 def decode(subscriber_id: int, text: str) -> MatchProfile:
     (name, noc2021, crs, points, programs, clb, nclc, provinces, ee, eoi, sources, notify, near_miss,
-     digest) = json.loads(text)
+     digest) = _parse(text, 0)[0]
     day = dt.date.fromisoformat
     return MatchProfile.of(subscriber_id, name, noc2021, crs, points, frozenset(programs), clb, nclc,
                            frozenset(provinces), ee and day(ee), eoi and day(eoi), frozenset(sources),
