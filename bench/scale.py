@@ -4,7 +4,8 @@ on one PostgreSQL, with a deliverer SIGKILLed mid-run.
 Prints:
   (a) overhead: CPU and wall time per message of ``deliver_due`` (render, claim, send,
       settle; SQLite) next to a bare sequential ``Apprise().notify`` loop of the same
-      message, pre-rendered, on a sink that answers at once; and their ratio.
+      message, pre-rendered, on a sink that answers at once; and their ratio; and the
+      floor: the URL's Apprise plugin alone, without the Apprise object's dispatch.
   (b) latency: ``deliver_due`` with ``--concurrency`` slots on a sink answering after
       ``--latency-ms``: messages/s next to concurrency / latency.
   (c) processes: a throw-away PostgreSQL (as tests/pg.py starts it), 1, 2 and 4
@@ -98,6 +99,14 @@ def bench_overhead(folder: Path, n: int, concurrency: int) -> None:
         bare_wall, bare_cpu = time.perf_counter() - wall, time.process_time() - cpu
         print(f"  bare Apprise().notify loop:   {n:,} messages  {n / bare_wall:7,.0f}/s  "
               f"{bare_wall / n * 1000:6.2f} ms wall  {bare_cpu / n * 1000:6.2f} ms CPU per message")
+        # What a deliverer cannot go below: the URL's plugin and its send, without the Apprise
+        # object's dispatch around them (as notifier.send sends).
+        cpu, wall = time.process_time(), time.perf_counter()
+        for i in range(n):
+            assert apprise.Apprise.instantiate(sink.url(alert_path(i))).notify(body=body, title=title)
+        floor_wall, floor_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(f"  its plugin alone (floor):     {n:,} messages  {n / floor_wall:7,.0f}/s  "
+              f"{floor_wall / n * 1000:6.2f} ms wall  {floor_cpu / n * 1000:6.2f} ms CPU per message")
         for slots in sorted({1, concurrency}):
             dd_wall, dd_cpu, report = one_round(folder, sink, n, slots)
             print(f"  deliver_due, concurrency {slots:3d}: {report.messages:,} messages  {n / dd_wall:7,.0f}/s  "
