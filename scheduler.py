@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import traceback
+from contextlib import contextmanager
 from functools import cached_property
 from importlib import import_module
 from typing import TYPE_CHECKING
@@ -84,18 +85,38 @@ class App:
     @cached_property
     def engine(self):
         """The engine of commands that write: creates the database and its schema if missing."""
+        from notifier.subscribers import watch_subscribers
         from store.db import make_engine
 
+        watch_subscribers()  # before the ORM loads any subscriber row (setup_logging)
         db = self.settings.database
         return make_engine(db.url, lock_timeout=db.lock_timeout)
 
     @cached_property
     def reader(self):
         """The engine of commands that only read: the database must exist; nothing is written."""
+        from notifier.subscribers import watch_subscribers
         from store.db import make_engine
 
+        watch_subscribers()
         db = self.settings.database
         return make_engine(db.url, read_only=True, lock_timeout=db.lock_timeout)
+
+    @contextmanager
+    def query(self):
+        """A ``store.sql`` Reader for the listings (``store.reads``): on a SQLite file the
+        sqlite3 module itself, with no SQLAlchemy imported (start-up: bench/cli.py);
+        otherwise a read-only session."""
+        from store.sql import SessionReader, sqlite_reader
+
+        db = self.settings.database
+        reader = sqlite_reader(db.url, db.lock_timeout)
+        if reader is not None:
+            with reader:
+                yield reader
+            return
+        with self.read_session() as session:
+            yield SessionReader(session)
 
     def session(self):
         from store.db import session as open_session
@@ -136,20 +157,18 @@ class App:
 def setup_logging(settings: Settings) -> None:
     # Every record of every logger, at every level, leaves through this one handler, and
     # its formatter masks the whole line (arguments and tracebacks included) with the
-    # secrets of every notification URL known: the config's, and each subscriber read
-    # from the database.
-    from notifier.subscribers import watch_subscribers
-
+    # secrets of every notification URL known: the config's, and each subscriber the ORM
+    # reads from the database (``watch_subscribers``, set up with the App's engines).
     remember(*settings.operator.urls, *(url for profile in settings.subscribers for url in profile.urls))
-    watch_subscribers()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level = settings.logging.level
     root.setLevel(level)
-    # Scrapy and Twisted are chatty at INFO; their warnings still show.
-    for noisy in ("scrapy", "twisted", "apprise", "apscheduler"):
+    # Scrapy and Twisted are chatty at INFO (matplotlib too: "generated new fontManager" on a
+    # first chart); their warnings still show.
+    for noisy in ("scrapy", "twisted", "apprise", "apscheduler", "matplotlib"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # An unreachable site makes Scrapy log a traceback for robots.txt and then fail the
     # page itself, which the failed crawl records and logs in one line: on a service

@@ -6,11 +6,12 @@ database (every Express Entry round of the 2026-04-21 feed, Ontario's 2025 and 2
 updates pages and both ledgers, ingested from the real snapshots; a config with a
 subscriber whose channel is an email URL), beside the floor: ``python -c "import sqlite3"``
 and the same 20 newest draws read with the bare sqlite3 module, and what importing the
-ORM's tables alone costs (``import store.models``: SQLAlchemy, SQLModel, pydantic), which
-any command reading the database through the store pays, and the same 20 draws read
-through the store (``store.queries.draws``: the tables, the first query's mapping and
-compiling; the process ends as ``drawwatch`` does, see scheduler.py): the floor of a
-query command on the ORM, before any config, CLI or source. Runs are interleaved
+ORM's tables alone costs (``import store.models``: SQLAlchemy, SQLModel, pydantic), and the
+same 20 draws read through the ORM (``store.queries.draws``: the tables, the first query's
+mapping and compiling; the process ends as ``drawwatch`` does, see scheduler.py): what a
+query command would cost on the ORM before any config, CLI or source, and why ``draws``,
+``noc`` and ``status`` read a SQLite file through ``store.reads`` and the sqlite3 module
+instead (store/sql.py). Runs are interleaved
 so that a change in the machine's load hits every command alike. Each command runs once
 before the timed runs, with bytecode caching on (PYTHONDONTWRITEBYTECODE dropped), so that
 modules load from their .pyc as in an installed copy, not compiled anew each time.

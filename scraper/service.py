@@ -28,7 +28,7 @@ from notifier.wake import OutboxWaiter
 from scraper.crawl import EXIT_FAILED, CrawlOutcome, crawl_source, describe, exit_status, make_runner
 from scraper.schedule import effective_jitter, first_run, make_trigger
 from scraper.sources.registry import SOURCES
-from store import health
+from store import health_alerts
 from configfile import Settings
 from store.db import DatabaseError, session as open_session
 from store.ingest import Matcher
@@ -126,13 +126,13 @@ class Service:
             log.exception("operator message %r not sent; retried at the next check", title)
             return False
 
-    def _pending(self) -> list[health.OperatorMessage]:
+    def _pending(self) -> list[health_alerts.OperatorMessage]:
         with open_session(self.engine) as session:
-            return health.pending_messages(session, self.names, self.settings.service)
+            return health_alerts.pending_messages(session, self.names, self.settings.service)
 
-    def _record(self, message: health.OperatorMessage) -> None:
+    def _record(self, message: health_alerts.OperatorMessage) -> None:
         with open_session(self.engine) as session:
-            health.record_sent(session, message)
+            health_alerts.record_sent(session, message)
 
     async def check_health(self) -> None:
         """Send each due failure, recovery, staleness or hold message once (by the one process
@@ -219,7 +219,7 @@ class Service:
         self._told_other: dict[str, str] = {}  # lease -> the other holder last logged
         self._letting_go = asyncio.Event()
         self._deadline: float | None = None
-        health.ensure_schema(self.engine)
+        health_alerts.ensure_schema(self.engine)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
 

@@ -6,11 +6,11 @@ from datetime import datetime
 
 import click
 
-from notifier import subscribers
 from scraper.sources.registry import SOURCES
+from store import reads
 from store.health import outbox_counts, render_status, source_health
-from store.models import utcnow
 from store.options import format_option
+from store.times import utcnow
 
 EXIT_FAILING = 1
 
@@ -54,9 +54,10 @@ def serve_cmd(ctx, once, role):
     ctx.exit(code)
 
 
-def no_subscriber_hint(session, settings) -> str | None:
-    """What ``serve`` and ``status`` say when nobody would be told of a draw."""
-    if subscribers.current(session, settings):
+def no_subscriber_hint(db, settings) -> str | None:
+    """What ``serve`` and ``status`` say when nobody would be told of a draw (``db``: a
+    ``store.sql`` Reader or a session)."""
+    if settings.subscribers or reads.has_cli_subscriber(db):
         return None
     return ("no subscriber: draws are stored but no alert is sent. Add yourself with "
             "`drawwatch subscribers add NAME --url mailto://you:app-password@gmail.com` (or a Slack URL, "
@@ -77,14 +78,15 @@ def _state(health, enabled: bool, threshold: int) -> str:
     return "stale" if health.stale else "ok"
 
 
-def status_rows(settings, session, now: datetime) -> list[dict]:
-    """One dict per source: what ``status`` prints (JSON keys)."""
+def status_rows(settings, db, now: datetime) -> list[dict]:
+    """One dict per source: what ``status`` prints (JSON keys); ``db``: a ``store.sql`` Reader
+    or a session."""
     from scraper.schedule import due_after  # deferred: APScheduler only for the service's schedule
     service = settings.service
     rows = []
     for name in SOURCES:
         src = settings.source(name)
-        h = source_health(session, name, service, now)
+        h = source_health(db, name, service, now)
         next_run = None
         if src.enabled:
             # What the schedule says; a time in the past means "at the service's next start".
@@ -121,10 +123,10 @@ def status_cmd(ctx, fmt):
     """
     app = ctx.obj
     now = utcnow()
-    with app.read_session() as session:
-        rows = status_rows(app.settings, session, now)
-        outbox = outbox_counts(session)
-        hint = no_subscriber_hint(session, app.settings)
+    with app.query() as db:
+        rows = status_rows(app.settings, db, now)
+        outbox = outbox_counts(db)
+        hint = no_subscriber_hint(db, app.settings)
     click.echo(render_status(rows, outbox, fmt, app.settings.service.timezone))
     if hint:
         click.echo(hint, err=True)

@@ -1,16 +1,15 @@
-"""Query commands over the local history: ``draws`` and ``notices``. No Scrapy here."""
+"""Query commands over the local history: ``draws``, ``notices`` and ``noc``. No Scrapy here; the
+listings read through ``store.reads`` (on SQLite, no SQLAlchemy either: start-up time)."""
 from __future__ import annotations
 
 import click
-from sqlmodel import col, select
 
 from scraper.sources import registry
-from store import queries
-from store.models import Notice
+from store import reads
 from store.options import (SCORE, check_period, fail, format_option, limit_option, since_option,
                            source_option, until_option, usage)
 from store.output import as_json, emit, readable, render
-from store.reference.noc import NocError, as_2021, lookup, normalize_code, search, to_2016
+from store.reference.noc import NocError, as_2021, lookup, noc2021_codes, normalize_code, search, to_2016
 
 DRAW_COLUMNS = ("source", "key", "date", "program", "category_version", "invitations", "score_min",
                 "score_max", "title")
@@ -22,10 +21,10 @@ SHOW_ORDER = ("source", "key", "title", "date", "round_time", "tiebreak_time", "
               "flags", "extra", "first_seen", "last_seen", "updated")
 
 
-def check_categories(session, categories, source: str | None) -> None:
+def check_categories(db, categories, source: str | None) -> None:
     """A usage error naming the stored categories when one asked for is none of them
     (``draws``, ``stats``, ``chart``; the web answers the same words with a 400)."""
-    error = queries.unknown_category(session, categories, source)
+    error = reads.unknown_category(db, categories, source)
     if error:
         raise click.BadParameter(error, param_hint="'--category'")
 
@@ -33,7 +32,7 @@ def check_categories(session, categories, source: str | None) -> None:
 def _noc_codes(values: tuple[str, ...]) -> list[str]:
     """User NOC codes (2016 or 2021) as the NOC 2021 codes draws are indexed by."""
     try:
-        return queries.noc2021_codes(values)
+        return noc2021_codes(values)
     except NocError as exc:
         raise click.BadParameter(str(exc), param_hint="'--noc'") from None
 
@@ -60,12 +59,13 @@ def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, min_score, 
         usage("--min-score and --max-score need --source: each source scores on its own scale "
               "(--min-crs/--max-crs compare CRS scores across sources)")
     codes = _noc_codes(noc) if noc else []
-    with ctx.obj.read_session() as session:
-        check_categories(session, (category,) if category is not None else (), source)
-        query = queries.draw_query(source=source, category=category, since=since, until=until, min_crs=min_crs,
-                                   max_crs=max_crs, min_score=min_score, max_score=max_score, noc2021=codes)
-        rows = [r.model_dump() for r in queries.draws(session, query, limit=limit)]
-        total = queries.count(session, query) if len(rows) == limit else len(rows)
+    with ctx.obj.query() as db:
+        check_categories(db, (category,) if category is not None else (), source)
+        where, params = reads.draw_filter(source=source, category=category, since=since, until=until,
+                                          min_crs=min_crs, max_crs=max_crs, min_score=min_score,
+                                          max_score=max_score, noc2021=codes)
+        rows = reads.draws(db, where, params, limit=limit)
+        total = reads.count(db, "draw", where, params) if len(rows) == limit else len(rows)
     emit(rows, fmt, DRAW_COLUMNS, total=total, what="draws")
 
 
@@ -76,6 +76,8 @@ def draws_cmd(ctx, source, category, since, until, min_crs, max_crs, min_score, 
 @click.pass_context
 def show_cmd(ctx, key, source, fmt):
     """Show one draw with its targeted occupations and its revisions."""
+    from store import queries  # the ORM's: a draw with its revisions
+
     with ctx.obj.read_session() as session:
         found = queries.find_draw(session, key, source)
         if not found:
@@ -119,13 +121,8 @@ def no_draw(key: str, source: str | None = None) -> str:
 @click.pass_context
 def notices_cmd(ctx, source, limit, fmt):
     """List program news that is not a draw (closures, pauses, allocations)."""
-    query = select(Notice)
-    if source:
-        query = query.where(Notice.source == source)
-    with ctx.obj.read_session() as session:
-        rows = [n.model_dump() for n in session.exec(
-            query.order_by(col(Notice.date).desc(), col(Notice.id).desc()).limit(limit))]
-        total = queries.count(session, query) if len(rows) == limit else len(rows)
+    with ctx.obj.query() as db:
+        rows, total = reads.notices(db, source, limit=limit)
     emit(rows, fmt, ("source", "date", "title", "url"), total=total, what="notices")
 
 
@@ -148,16 +145,16 @@ def noc_cmd(ctx, query, limit, fmt):
     if not units:
         fail(f"no NOC unit group matches {text!r}")
     rows = []
-    with ctx.obj.read_session() as session:
+    with ctx.obj.query() as db:
         for unit in units:
             codes21 = sorted(as_2021(unit.code))
-            n_draws, latest = queries.targeting(session, codes21)
+            n_draws, latest = reads.targeting(db, codes21)
             row = {"code": unit.code, "version": unit.version, "title": unit.title,
                    "equivalents": sorted(to_2016(unit.code)) if unit.version == "2021" else codes21}
             for source in registry.SOURCES.values():  # the lists each source keeps (a category's)
                 row.update(source.noc_lists(codes21))
             row.update({"draws": n_draws,
-                        "latest_draw": f"{latest.source} {latest.key} {latest.date}" if latest else None})
+                        "latest_draw": f"{latest['source']} {latest['key']} {latest['date']}" if latest else None})
             rows.append(row)
     click.echo(render(rows, fmt, tuple(rows[0])))
 

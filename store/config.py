@@ -15,9 +15,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy.engine import make_url
 
 ENV_VAR = "DRAWWATCH_CONFIG"
+# backend[+driver]:// as SQLAlchemy's URLs begin.
+URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:\+[A-Za-z0-9_]+)?://")
 DEFAULT_PATH = "config.toml"
 
 
@@ -46,12 +47,23 @@ class DatabaseSettings(_Strict):
     @field_validator("url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        try:
-            backend = make_url(value).get_backend_name()
-        except Exception:
-            raise ValueError(f"{value!r} is not a database URL") from None
+        # The scheme is read by hand: a query command on SQLite must not import SQLAlchemy
+        # for this (start-up, bench/cli.py); a SQLite URL's rest is a path. A PostgreSQL
+        # command loads SQLAlchemy anyway, whose parser checks the rest (a port that is no
+        # number) here, before anything runs.
+        found = URL_SCHEME.match(value)
+        if not found:
+            raise ValueError(f"{value!r} is not a database URL")
+        backend = found.group(1)
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"{value!r}: only sqlite:/// and postgresql:// URLs are supported")
+        if backend == "postgresql":
+            from sqlalchemy.engine import make_url
+
+            try:
+                make_url(value)
+            except Exception:
+                raise ValueError(f"{value!r} is not a database URL") from None
         return value
 
 

@@ -8,11 +8,8 @@ create a file, a folder or a table, and never write: not even SQLite's journal m
 from __future__ import annotations
 
 import logging
-import os
-import sqlite3
 from functools import partial
 from pathlib import Path
-from urllib.parse import quote
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
@@ -20,49 +17,23 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
 from store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from store import sqlite
+from store.errors import WRITERS, DatabaseError, first_line  # noqa: F401  (DatabaseError: imported from here)
 
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = 10.0  # seconds a write waits for another process's write (the config's default)
 CONNECT_TIMEOUT = 10  # seconds to reach a PostgreSQL server
-WRITERS = "another drawwatch process (the service, a crawl or a deliver)"
 POSTGRES_HINT = "pip install 'drawwatch[postgres]'"
-
-
-class DatabaseError(Exception):
-    """The database cannot be used; the message names the problem and the database."""
-
-
-def _sqlite_pragmas(lock_timeout: float, read_only: bool, dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    # First: rides out another process's short write locks instead of failing with
-    # "database is locked" -- for at most lock_timeout, then the error says so.
-    cur.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
-    if read_only:
-        # Any statement that would write fails; SQLite still tidies its -wal/-shm files.
-        cur.execute("PRAGMA query_only=ON")
-    else:
-        # WAL lets the CLI read while the service writes. Setting it is a write, hence
-        # only on engines that may write.
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
 
 
 def _sqlite_engine(url: URL, path: Path | None, read_only: bool, lock_timeout: float) -> Engine:
     if path is None:  # in memory
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
     else:
-        if path.is_dir():
-            raise DatabaseError(f"{path} is a folder, not a database file: [database] url must name a file")
+        sqlite.check_file(path, read_only)
         if read_only:
-            if not path.exists():
-                raise DatabaseError(f"no database at {path}: the first crawl (drawwatch crawl, or the service) "
-                                    "creates it")
-            # mode=rw: opening never creates the file, even if it vanished since the check.
-            target = f"file:{quote(str(path.resolve()))}?mode=rw"
-            engine = create_engine(url, creator=lambda: sqlite3.connect(target, uri=True, check_same_thread=False),
+            engine = create_engine(url, creator=partial(sqlite.connect_read_only, path, lock_timeout, pragmas_too=False),
                                    hide_parameters=True)
         else:
             try:
@@ -71,7 +42,7 @@ def _sqlite_engine(url: URL, path: Path | None, read_only: bool, lock_timeout: f
                 raise DatabaseError(f"cannot create the folder {path.parent} for the database {path.name}: "
                                     f"{exc.strerror}") from None
             engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
-    event.listen(engine, "connect", partial(_sqlite_pragmas, lock_timeout, read_only))
+    event.listen(engine, "connect", partial(sqlite.pragmas, lock_timeout, read_only))
     return engine
 
 
@@ -106,53 +77,19 @@ def _sqlite_path(url: URL) -> Path | None:
     return Path(url.database).expanduser()
 
 
-def _first_line(exc: BaseException) -> str:
-    # PostgreSQL adds DETAIL lines that may quote a row's values: only the first line.
-    text = str(exc).strip().splitlines()
-    return text[0].strip() if text else type(exc).__name__
-
-
-def _explain_sqlite(orig: BaseException, path: Path | None, lock_timeout: float) -> str:
-    where = str(path or ":memory:")
-    code = getattr(orig, "sqlite_errorname", "")
-    if code.startswith("SQLITE_BUSY") or code.startswith("SQLITE_LOCKED"):
-        return (f"{where} is locked: {WRITERS} has been writing to it for more than {lock_timeout:g}s; "
-                "run the command again when it has finished")
-    if code == "SQLITE_FULL":
-        return f"the disk holding {where} is full: free some space, then run the command again"
-    if code.startswith("SQLITE_READONLY"):
-        return f"{where} is read-only: drawwatch needs to write to the file and to its folder"
-    if code == "SQLITE_NOTADB":
-        return f"{where} is not a SQLite database"
-    if code.startswith("SQLITE_CANTOPEN") and path is not None:
-        if not path.parent.is_dir():
-            return f"cannot open {where}: the folder {path.parent} does not exist"
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            # SQLite creates the database and its -wal and -shm files beside it.
-            what = "open" if path.exists() else "create"
-            return f"cannot {what} {where}: its folder {path.parent} is not writable"
-        return f"cannot open {where}: {_first_line(orig)}"
-    if code.startswith("SQLITE_IOERR"):
-        return f"disk error on {where} ({code}): check the disk, and the free space on it"
-    message = _first_line(orig)
-    if message.startswith("no such table") or message.startswith("no such column"):
-        return f"{where} was not made by this version of drawwatch or is incomplete ({message})"
-    return f"{where}: {message}"
-
-
 def _explain_postgres(orig: BaseException, url: URL, lock_timeout: float) -> str:
     where = describe(url)
     state = getattr(orig, "sqlstate", None)
     if state is None and type(orig).__name__ == "OperationalError":
-        return f"cannot connect to {where}: {_first_line(orig)}"
+        return f"cannot connect to {where}: {first_line(orig)}"
     if state == "55P03":
         return (f"{where} is locked: {WRITERS} has held a lock for more than {lock_timeout:g}s; "
                 "run the command again when it has finished")
     if state == "53100":
         return f"the disk of {where} is full: free some space on the server, then run the command again"
     if state == "42P01":
-        return f"{where} has no drawwatch tables ({_first_line(orig)}): the first crawl creates them"
-    return f"{where}: {_first_line(orig)}"
+        return f"{where} has no drawwatch tables ({first_line(orig)}): the first crawl creates them"
+    return f"{where}: {first_line(orig)}"
 
 
 def explain(exc: BaseException, url: str | URL, lock_timeout: float = LOCK_TIMEOUT) -> DatabaseError:
@@ -162,7 +99,7 @@ def explain(exc: BaseException, url: str | URL, lock_timeout: float = LOCK_TIMEO
     orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return DatabaseError(_explain_sqlite(orig, _sqlite_path(parsed), lock_timeout))
+        return DatabaseError(sqlite.explain(orig, _sqlite_path(parsed), lock_timeout))
     return DatabaseError(_explain_postgres(orig, parsed, lock_timeout))
 
 

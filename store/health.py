@@ -1,27 +1,22 @@
-"""Source health from the crawl history, and the operator messages it calls for.
+"""Source health from the crawl history, and what ``drawwatch status`` prints of it.
 
-Everything is recomputed from ``CrawlRun``, ``Draw`` and ``HeldCrawl`` rows at each check;
-the only state kept is what the operator has already been told (``SourceAlert``,
-``HeldAlert``), written after a message was sent. So a restart neither repeats an alert
-nor loses one that was due.
+Everything is recomputed from ``CrawlRun``, ``Draw`` and ``HeldCrawl`` rows at each check,
+in SQL text (``store.sql``): ``status`` reads it without importing SQLAlchemy, the service
+through its session. What the operator is told of it: ``store.health_alerts``.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import statistics
-import weakref
 from dataclasses import dataclass
-from typing import Iterable, Optional
-
-from sqlalchemy import func, inspect
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, select
+from typing import Optional
 
 from notifier.secrets import mask  # a page's URL or an error may carry a token
 from store.config import ServiceSettings
-from store.models import CrawlRun, Draw, HeldAlert, HeldCrawl, Notification, SourceAlert, as_utc, utcnow
 from store.output import ordered, render
+from store.sql import Reader, day, marks, reader_of, utc
+from store.times import as_utc, utcnow
 
 OK_OUTCOMES = ("ok", "not_modified")
 # The source answered and its pages were read: a held crawl ends a failure streak too
@@ -32,9 +27,15 @@ USUAL_GAP_SAMPLE = 30
 USUAL_GAP_MIN_DATES = 4
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create ``SourceAlert`` and ``HeldAlert`` if missing (a database made before they existed)."""
-    SQLModel.metadata.create_all(engine, tables=[SourceAlert.__table__, HeldAlert.__table__])
+@dataclass(frozen=True)
+class Held:
+    """A source's crawl waiting for a person (its ``HeldCrawl`` row, without the payload)."""
+    run_id: int
+    held_at: dt.datetime
+    n_new: int
+    n_changed: int
+    n_lost: int
+    summary: str
 
 
 @dataclass
@@ -48,7 +49,7 @@ class SourceHealth:
     last_read: Optional[dt.datetime] = None  # end of the latest crawl that read the source (ok or held)
     consecutive_failures: int = 0
     failing_since: Optional[dt.datetime] = None
-    held: Optional[HeldCrawl] = None  # the crawl waiting for a person, if any
+    held: Optional[Held] = None  # the crawl waiting for a person, if any
     held_since: Optional[dt.datetime] = None  # start of the first crawl held since the last success
     draws: int = 0
     last_change: Optional[dt.datetime] = None  # when a new or corrected draw was last stored
@@ -68,10 +69,11 @@ class SourceHealth:
         return self.consecutive_failures >= threshold
 
 
-def _usual_gap(session: Session, source: str) -> Optional[dt.timedelta]:
+def _usual_gap(db: Reader, source: str) -> Optional[dt.timedelta]:
     """A high percentile of the recent gaps between the source's draw dates."""
-    dates = list(session.exec(select(Draw.date).where(Draw.source == source, col(Draw.date).is_not(None))
-                              .distinct().order_by(col(Draw.date).desc()).limit(USUAL_GAP_SAMPLE + 1)))
+    dates = [day(r["date"]) for r in db.rows(
+        "SELECT DISTINCT date FROM draw WHERE source = :source AND date IS NOT NULL ORDER BY date DESC LIMIT :n",
+        {"source": source, "n": USUAL_GAP_SAMPLE + 1})]
     if len(dates) < USUAL_GAP_MIN_DATES:
         return None
     gaps = [(a - b).days for a, b in zip(dates, dates[1:])]
@@ -80,158 +82,76 @@ def _usual_gap(session: Session, source: str) -> Optional[dt.timedelta]:
     return dt.timedelta(days=statistics.quantiles(gaps, n=10, method="inclusive")[-1])
 
 
-def source_health(session: Session, source: str, service: ServiceSettings,
-                  now: dt.datetime | None = None) -> SourceHealth:
+def _latest_run(db: Reader, source: str, outcomes: tuple[str, ...] = ()) -> dict | None:
+    """The source's latest crawl (of one of ``outcomes``): id, and when it started and ended."""
+    where, params = "", {}
+    if outcomes:
+        listed, params = marks("outcome", outcomes)
+        where = f" AND outcome IN ({listed})"
+    found = db.rows(f"SELECT id, started_at, finished_at, error FROM crawlrun WHERE source = :source{where} "
+                    "ORDER BY id DESC LIMIT 1", {"source": source, **params})
+    return found[0] if found else None
+
+
+def _ended(run: dict) -> dt.datetime | None:
+    return utc(run["finished_at"] or run["started_at"])
+
+
+def source_health(db, source: str, service: ServiceSettings, now: dt.datetime | None = None) -> SourceHealth:
+    """``db``: a ``store.sql`` Reader, or a SQLAlchemy session."""
+    db = reader_of(db)
     now = now or utcnow()
     health = SourceHealth(source=source, now=now)
-    runs = select(CrawlRun).where(CrawlRun.source == source).order_by(col(CrawlRun.id).desc()).limit(1)
-    latest = session.exec(runs).first()
+    latest = _latest_run(db, source)
     if latest is None:
         return health
-    health.last_run = latest.started_at
-    success = session.exec(runs.where(col(CrawlRun.outcome).in_(OK_OUTCOMES))).first()
-    failure = session.exec(runs.where(CrawlRun.outcome == "failed")).first()
-    read = session.exec(runs.where(col(CrawlRun.outcome).in_(READ_OUTCOMES))).first()
+    health.last_run = utc(latest["started_at"])
+    success = _latest_run(db, source, OK_OUTCOMES)
+    failure = _latest_run(db, source, ("failed",))
+    read = _latest_run(db, source, READ_OUTCOMES)
     if success:
-        health.last_success = success.finished_at or success.started_at
+        health.last_success = _ended(success)
     if failure:
-        health.last_failure, health.last_error = failure.finished_at or failure.started_at, failure.error
+        health.last_failure, health.last_error = _ended(failure), failure["error"]
     if read:
-        health.last_read = read.finished_at or read.started_at
-    streak = select(func.count(), func.min(CrawlRun.started_at)).where(
-        CrawlRun.source == source, CrawlRun.outcome == "failed", CrawlRun.id > (read.id if read else 0))
-    health.consecutive_failures, health.failing_since = session.exec(streak).one()
-    health.held = _held(session, source)
+        health.last_read = _ended(read)
+    streak = db.rows("SELECT count(*) AS n, min(started_at) AS since FROM crawlrun WHERE source = :source "
+                     "AND outcome = 'failed' AND id > :after", {"source": source, "after": read["id"] if read else 0})[0]
+    health.consecutive_failures, health.failing_since = streak["n"], utc(streak["since"])
+    health.held = held_crawl(db, source)
     if health.held is not None:
         # The episode, not the latest hold: every poll of a feed that stays rewritten is held again.
-        first = session.exec(select(func.min(CrawlRun.started_at)).where(
-            CrawlRun.source == source, CrawlRun.outcome == "held", CrawlRun.id > (success.id if success else 0))).one()
-        health.held_since = first or health.held.held_at
-    health.draws, health.last_change = session.exec(
-        select(func.count(), func.max(Draw.updated)).where(Draw.source == source)).one()
-    health.usual_gap = _usual_gap(session, source)
+        first = db.rows("SELECT min(started_at) AS first FROM crawlrun WHERE source = :source AND outcome = 'held' "
+                        "AND id > :after", {"source": source, "after": success["id"] if success else 0})[0]["first"]
+        health.held_since = utc(first) or health.held.held_at
+    stored = db.rows("SELECT count(*) AS n, max(updated) AS last FROM draw WHERE source = :source",
+                     {"source": source})[0]
+    health.draws, health.last_change = stored["n"], utc(stored["last"])
+    health.usual_gap = _usual_gap(db, source)
     if health.usual_gap is not None:
         health.stale_after = max(health.usual_gap * service.stale_factor,
                                  dt.timedelta(days=service.stale_min_days))
     return health
 
 
-# Engines whose database has the HeldCrawl table. A table is never dropped, so once seen
-# it is not looked up again: ``status`` asks for every source on each read.
-_HAS_HELD_TABLE: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def _held(session: Session, source: str) -> HeldCrawl | None:
+def held_crawl(db: Reader, source: str) -> Held | None:
     # A database written by an older drawwatch, read by a read-only command before any
     # crawl created the table, holds no held crawl.
-    bind = session.get_bind()
-    engine = bind.engine  # a Connection's engine, or the Engine itself
-    if engine not in _HAS_HELD_TABLE:
-        if not inspect(bind).has_table(HeldCrawl.__tablename__):
-            return None
-        _HAS_HELD_TABLE.add(engine)
-    return session.get(HeldCrawl, source)
+    if not db.has_table("heldcrawl"):
+        return None
+    found = db.rows("SELECT run_id, held_at, n_new, n_changed, n_lost, summary FROM heldcrawl WHERE source = :source",
+                    {"source": source})
+    if not found:
+        return None
+    row = found[0]
+    return Held(run_id=row["run_id"], held_at=utc(row["held_at"]), n_new=row["n_new"], n_changed=row["n_changed"],
+                n_lost=row["n_lost"], summary=row["summary"])
 
 
-@dataclass(frozen=True)
-class OperatorMessage:
-    source: str
-    kind: str  # failing | recovered | stale | held
-    title: str
-    body: str
-    since: Optional[dt.datetime] = None  # failing: start of the streak; held: of the episode
-
-
-def _when(value: Optional[dt.datetime]) -> str:
-    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value is not None else "never"
-
-
-def messages_due(health: SourceHealth, told: SourceAlert | None, service: ServiceSettings,
-                 held_told: HeldAlert | None = None) -> list[OperatorMessage]:
-    """What the operator should now be told about one source, given what they were told."""
-    return _health_message(health, told, service) + _held_message(health, held_told)
-
-
-def _held_message(health: SourceHealth, told: HeldAlert | None) -> list[OperatorMessage]:
-    """One message per held episode; nothing when it ends (accepted, or the source is back)."""
-    held, since = health.held, as_utc(health.held_since)
-    if held is None or (told is not None and told.told_at is not None and as_utc(told.told_at) >= since):
-        return []
-    name = health.source
-    return [OperatorMessage(name, "held", f"drawwatch: a crawl of {name} is held", (
-        f"A crawl of {name} at {_when(since)} would rewrite the stored history: {mask(held.summary)}.\n"
-        f"Held: {held.n_new} new, {held.n_changed} changed, {held.n_lost} lost. Nothing was stored and no "
-        f"subscriber was told; new draws from {name} wait as well while the source stays like this.\n"
-        f"Check the source's page. If the change is real, apply it with "
-        f"`drawwatch crawl --source {name} --accept` (subscribers are then told as usual). If the source "
-        "goes back to what is stored, the hold ends by itself. You will not be told again about this hold."),
-        since=since)]
-
-
-def _health_message(health: SourceHealth, told: SourceAlert | None, service: ServiceSettings) -> list[OperatorMessage]:
-    told = told or SourceAlert(source=health.source)
-    alerted, since = as_utc(told.failing_alerted_at), as_utc(health.failing_since)
-    name = health.source
-    if health.failing(service.failure_threshold):
-        if alerted is None or alerted < since:
-            return [OperatorMessage(name, "failing", f"drawwatch: {name} is failing", (
-                f"The last {health.consecutive_failures} crawls of {name} failed, the first at {_when(since)}.\n"
-                f"Last error: {mask(health.last_error or '(none recorded)')}\n"
-                f"Last successful crawl: {_when(health.last_success)}.\n"
-                f"No new draws from {name} reach subscribers until it works again; "
-                "you will get one message when it does."), since=since)]
-        return []
-    recovered = as_utc(told.recovered_at)
-    if health.consecutive_failures == 0 and alerted is not None and (recovered is None or recovered < alerted):
-        return [OperatorMessage(name, "recovered", f"drawwatch: {name} works again", (
-            f"{name} was crawled without error at {_when(health.last_read)}, "
-            f"after failing since {_when(told.failing_since)}."))]
-    stale_told = as_utc(told.stale_alerted_at)
-    if health.stale and (stale_told is None or stale_told < as_utc(health.last_change)):
-        days = (health.now - as_utc(health.last_change)).days
-        return [OperatorMessage(name, "stale", f"drawwatch: {name} has not changed for {days} days", (
-            f"{name} has had no new or corrected draw since {_when(health.last_change)}, although its crawls "
-            f"succeed (last {_when(health.last_success)}). It usually changes at least every "
-            f"{health.usual_gap.days} days, so this is reported after {health.stale_after.days} days. "
-            "The page may have moved or stopped being updated: check the source's URL."))]
-    return []
-
-
-def pending_messages(session: Session, sources: Iterable[str], service: ServiceSettings,
-                     now: dt.datetime | None = None) -> list[OperatorMessage]:
-    """Every message due for ``sources`` now."""
-    out: list[OperatorMessage] = []
-    for source in sources:
-        health = source_health(session, source, service, now)
-        out += messages_due(health, session.get(SourceAlert, source), service, session.get(HeldAlert, source))
-    return out
-
-
-def record_sent(session: Session, message: OperatorMessage, now: dt.datetime | None = None) -> None:
-    """Remember that ``message`` reached the operator (call only after it did)."""
-    now = now or utcnow()
-    if message.kind == "held":
-        held = session.get(HeldAlert, message.source) or HeldAlert(source=message.source)
-        held.held_since, held.told_at = message.since, now
-        session.add(held)
-        session.commit()
-        return
-    told = session.get(SourceAlert, message.source) or SourceAlert(source=message.source)
-    if message.kind == "failing":
-        told.failing_since, told.failing_alerted_at = message.since, now
-    elif message.kind == "recovered":
-        told.recovered_at = now
-    elif message.kind == "stale":
-        told.stale_alerted_at = now
-    session.add(told)
-    session.commit()
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    """{status: rows} of the notifier's outbox."""
-
-    rows = session.exec(select(Notification.status, func.count()).group_by(Notification.status))
-    return {status: n for status, n in rows}
+def outbox_counts(db) -> dict[str, int]:
+    """{status: rows} of the notifier's outbox (``db``: a Reader or a session)."""
+    rows = reader_of(db).rows("SELECT status, count(*) AS n FROM notification GROUP BY status")
+    return {row["status"]: row["n"] for row in rows}
 
 
 # -- what ``drawwatch status`` prints ----------------------------------------------------

@@ -7,17 +7,7 @@ from typing import Any, Optional
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """``value`` as an aware UTC datetime; a naive one (a parser's) is taken as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
-
+from store.times import as_utc, utcnow  # noqa: F401  (the models' defaults; imported from here too)
 
 # Every datetime is an aware UTC datetime; SQLModel's UTC column type stores it the
 # same way on SQLite and PostgreSQL and hands it back aware.

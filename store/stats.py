@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from scraper.sources import registry
-from store import queries
+from store import queries, reads
 from store.models import Draw
 
 WINDOW_MONTHS = 12  # the default window of the trends: the last year's rounds
@@ -143,7 +143,7 @@ def monthly_invitations(rows: Iterable[Point]) -> dict[str, dict[date, int]]:
 
 def categories(session: Session) -> list[tuple[str, str, str]]:
     """(source, slug, name as people know it) of every category with a stored draw."""
-    return [(src, slug, registry.get(src).category_name(slug)) for src, slug in queries.category_pairs(session)]
+    return [(src, slug, registry.get(src).category_name(slug)) for src, slug in reads.category_pairs(session)]
 
 
 def data_stamp(session: Session) -> tuple:

@@ -82,7 +82,7 @@ def listing(folder: Path) -> dict[str, tuple[int, int, bytes] | None]:
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory) -> Path:
     """A database as drawwatch leaves it: the real feed's draws, a subscriber added with the CLI."""
-    import store.health  # noqa: F401  (the service's own table: made, as the service makes it)
+    import store.health_alerts  # noqa: F401  (the service's own table: made, as the service makes it)
 
     db = tmp_path_factory.mktemp("filled") / "dw.db"
     engine = make_engine(f"sqlite:///{db}")

@@ -7,7 +7,8 @@ import pytest
 from scraper.sources.express_entry.parse import parse_express_entry
 from store.config import ServiceSettings
 from store.db import make_engine, session as open_session
-from store.health import ensure_schema, pending_messages, record_sent, source_health
+from store.health import source_health
+from store.health_alerts import ensure_schema, pending_messages, record_sent
 from store.ingest import PageFetch, ingest, record_failure, record_not_modified
 from tests.conftest import data
 

@@ -15,7 +15,8 @@ from scraper.sources.express_entry.parse import parse_express_entry
 from configfile import ConfigError, load_config
 from store.config import ServiceSettings
 from store.db import make_engine, session as open_session
-from store.health import ensure_schema, pending_messages, record_sent, source_health
+from store.health import source_health
+from store.health_alerts import ensure_schema, pending_messages, record_sent
 from store.ingest import DEFAULT_HOLD_THRESHOLD, PageFetch, ingest, record_failure
 from store.models import CrawlRun, Draw, HeldCrawl, Notification, Subscriber
 from tests.configs import sources_off

@@ -8,7 +8,7 @@ import pytest
 
 from configfile import ConfigError, load_config
 from scraper.crawl import _parse_pages
-from scraper.sources.base import Source
+from scraper.sources.base import Source, check_schedule
 from scraper.sources.oinp import SOURCE as OINP
 from scraper.sources.oinp.parse import parse_oinp_updates
 from scraper.sources.registry import GROUP, SOURCES
@@ -59,6 +59,17 @@ def test_a_sources_table_is_validated_by_that_source(tmp_path, text, expected):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert str(err.value) == f"{path}: {expected}"
+
+
+def test_default_schedules_are_valid():
+    """A source's default schedule is not checked when a config is loaded (that would load
+    APScheduler for every query, scraper.sources.base): it is checked here, entry by entry;
+    an entry a person writes, even one beside the defaults, is checked at load."""
+    for name, source in SOURCES.items():
+        for entry in source.defaults.get("schedule", ()):
+            assert check_schedule(entry) == entry, name
+    with pytest.raises(ValueError, match="'61 \\* \\* \\* \\*' is neither"):
+        SOURCES["express_entry"].settings({"schedule": [*SOURCES["express_entry"].defaults["schedule"], "61 * * * *"]})
 
 
 def test_a_sources_own_keys_reach_it(tmp_path):

@@ -1,6 +1,7 @@
 """What a command loads before it answers: ``--help`` and ``--version`` only click, a query
-(``draws``, ``noc``, ``status``) neither Scrapy nor Apprise nor the other commands' modules,
-nor any source's parser (nor lxml, PDFium, the chart or web libraries), even with a
+(``draws``, ``noc``, ``status``) on SQLite neither SQLAlchemy nor the ORM, nor Scrapy nor
+Apprise nor the other commands' modules, nor any source's parser (nor lxml, PDFium, the
+chart or web libraries), even with a
 subscriber's email URL in the config; and it writes nothing, not even the matcher's profile
 index when that is behind. Checked on ``sys.modules`` of a real ``drawwatch`` process (how
 fast that is, bench/cli.py measures)."""
@@ -112,6 +113,9 @@ def test_a_query_loads_no_crawler_no_channel_no_parser(config, args):
     assert code in (0, None), out
     assert packages(modules, NEVER_FOR_A_QUERY) == []
     assert packages(modules, PARSERS) == []
+    # On SQLite a query reads through the sqlite3 module (store.reads): importing the ORM
+    # alone costs more than its start-up target.
+    assert packages(modules, ("sqlalchemy", "sqlmodel", "store.models", "store.db")) == []
     # Only its own command module: the others (and what they import) stay unloaded.
     own = COMMANDS[args[0]][0]
     assert packages(modules, {m for m, _, _ in COMMANDS.values()} - {own}) == []

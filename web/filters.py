@@ -11,9 +11,9 @@ from fastapi import Depends, HTTPException, Query
 from sqlmodel import Session
 
 from scraper.sources import registry
-from store import queries
+from store import queries, reads
 from store.options import LARGEST
-from store.reference.noc import NocError
+from store.reference.noc import NocError, noc2021_codes
 from web.session import read_session
 
 
@@ -37,7 +37,7 @@ class DrawFilters:
 
     @property
     def noc2021(self) -> list[str]:
-        return queries.noc2021_codes(self.noc) if self.noc else []
+        return noc2021_codes(self.noc) if self.noc else []
 
     def params(self, **changes) -> str:
         """These filters (with ``changes``) as a query string, for links that keep them."""
@@ -74,7 +74,7 @@ def draw_filters(
     source, category = _blank(source), _blank(category)
     if source and source not in registry.names():
         bad("source", f"{source!r} is not one of {', '.join(registry.names())}")
-    error = queries.unknown_category(session, (category,) if category else (), source)
+    error = reads.unknown_category(session, (category,) if category else (), source)
     if error:
         bad("category", error)
     found = DrawFilters(source=source, category=category, since=_day("since", since), until=_day("until", until),

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import Sequence
 
 from store.reference import read_data_csv
 
@@ -297,3 +298,13 @@ def search(words: str, limit: int = 20) -> list[NocUnit]:
             hits.append(((-exact, len(unit.title), unit.version != "2021", unit.code), unit))
     hits.sort(key=lambda h: h[0])
     return [unit for _, unit in hits[:limit]]
+
+
+def noc2021_codes(values: Sequence[str]) -> list[str]:
+    """User NOC codes (2016 or 2021) as the NOC 2021 codes draws are indexed by; a code
+    that is no NOC unit group raises ``NocError``."""
+    codes: set[str] = set()
+    for value in values:
+        code, _version = normalize_code(value)
+        codes |= as_2021(code)
+    return sorted(codes)

@@ -1,0 +1,117 @@
+"""``store.reads``: the SQL the query commands run without SQLAlchemy gives what the ORM gives.
+
+On a store filled from the real snapshots (every Express Entry round of the 2026-04-21
+feed, Ontario's 2026 updates page and its ledger: windows, regions, NOC lists, ``extra``),
+on SQLite and on PostgreSQL: every draw and notice read as SQL text equals the model's
+``model_dump()``, field by field and in the same order, through a session and (SQLite)
+through the sqlite3 module; each filter keeps the draws the ORM's query keeps; and a
+source's health reads the same both ways.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from scraper.records import ParseResult
+from scraper.sources.registry import SOURCES
+from store import queries, reads
+from store.config import ServiceSettings
+from store.errors import DatabaseError
+from store.health import source_health
+from store.ingest import record_failure
+from store.models import Draw, Notice
+from store.sql import SessionReader, SqliteReader, sqlite_reader
+from tests.conftest import DATA, data
+from tests.md_render import render
+
+EE_URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
+OINP_PAGES = {"oinp_updates_2026.2026-06-19.md": "updates", "oinp_invitations_apply.2026-06-19.md": "ledger"}
+
+FILTERS = [
+    {},
+    {"source": "express_entry"},
+    {"source": "oinp", "category": "foreign_worker"},
+    {"since": date(2025, 1, 1), "until": date(2025, 12, 31)},
+    {"min_crs": 500},
+    {"max_crs": 300},
+    {"source": "oinp", "min_score": 60, "max_score": 90},
+    {"noc2021": ["21231", "31301"]},
+    {"source": "express_entry", "category": "stem", "since": date(2023, 6, 1), "noc2021": ["21231"]},
+]
+
+
+@pytest.fixture
+def filled(store_session):
+    from store.ingest import ingest
+
+    ee, oinp = SOURCES["express_entry"], SOURCES["oinp"]
+    ingest(store_session, "express_entry", ee.parser("feed")(data("ee_rounds_123_en.2026-04-21.raw.json"), EE_URL))
+    combined = ParseResult()
+    for name, kind in OINP_PAGES.items():
+        body, url = render(DATA / name)  # markdown conversions of the live pages, rendered back to HTML
+        part = oinp.parser(kind)(body, url)
+        combined.draws += part.draws
+        combined.notices += part.notices
+    combined.draws = oinp.load_combine()(combined.draws)  # the ledger's rows merged into the page's draws
+    ingest(store_session, "oinp", combined, combine=oinp.load_combine())
+    record_failure(store_session, "oinp", "https://www.ontario.ca/page/x: HTTP 503")
+    store_session.commit()
+    return store_session
+
+
+def readers(session):
+    """The session's own reader, and on SQLite the sqlite3 module's on the same file."""
+    found = [SessionReader(session)]
+    url = session.get_bind().url
+    if url.get_backend_name() == "sqlite":
+        found.append(sqlite_reader(url.render_as_string(), 10.0))
+    return found
+
+
+def test_the_fields_are_the_models():
+    assert list(reads.DRAW_FIELDS) == list(Draw.model_fields)
+    assert list(reads.NOTICE_FIELDS) == list(Notice.model_fields)
+
+
+def test_every_draw_and_notice_reads_as_the_model(filled):
+    orm = [{k: d.model_dump()[k] for k in Draw.model_fields} for d in queries.draws(filled)]
+    notices = [{k: n.model_dump()[k] for k in Notice.model_fields}
+               for n in sorted(filled.exec(queries.select(Notice)), key=lambda n: (n.date, n.id), reverse=True)]
+    assert len(orm) > 400 and {d["source"] for d in orm} == {"express_entry", "oinp"} and notices
+    assert any(d["window_end"] for d in orm) and any(d["extra"] for d in orm)
+    for db in readers(filled):
+        assert reads.draws(db) == orm, type(db).__name__
+        assert reads.notices(db) == (notices, len(notices)), type(db).__name__
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f) or "all")
+def test_each_filter_keeps_what_the_orms_query_keeps(filled, filters):
+    kept = [d.id for d in queries.draws(filled, queries.draw_query(**filters))]
+    assert kept, filters  # every filter here keeps some of the real draws
+    where, params = reads.draw_filter(**filters)
+    for db in readers(filled):
+        assert [d["id"] for d in reads.draws(db, where, params)] == kept
+        assert reads.count(db, "draw", where, params) == len(kept)
+        assert [d["id"] for d in reads.draws(db, where, params, limit=3)] == kept[:3]
+
+
+def test_categories_targets_and_health_read_the_same_both_ways(filled):
+    service = ServiceSettings()
+    expected = [source_health(filled, name, service).__dict__ for name in ("express_entry", "oinp", "bc_pnp")]
+    assert expected[1]["consecutive_failures"] == 1 and expected[0]["draws"] > 400
+    for db in readers(filled):
+        assert [source_health(db, name, service).__dict__ | {"now": e["now"]}
+                for name, e in zip(("express_entry", "oinp", "bc_pnp"), expected)] == expected
+        assert ("oinp", "foreign_worker") in reads.category_pairs(db)
+        assert "stem" in reads.categories(db, "express_entry") and "stem" not in reads.categories(db, "oinp")
+        n, latest = reads.targeting(db, ["21231"])
+        assert n > 10 and latest["source"] in ("express_entry", "oinp") and isinstance(latest["date"], date)
+        assert reads.unknown_category(db, ["bogus"], "oinp").startswith("'bogus' is not one of")
+
+
+def test_a_missing_database_is_named_and_never_created(tmp_path):
+    missing = tmp_path / "none.db"
+    with pytest.raises(DatabaseError, match=f"no database at {missing}"):
+        SqliteReader(missing, 1.0)
+    assert not missing.exists()
