@@ -8,7 +8,7 @@ import click
 
 from scraper.sources.registry import SOURCES
 from store import reads
-from store.health import outbox_counts, render_status, source_health
+from store.health import crawl_holders, outbox_counts, render_status, source_health
 from store.options import format_option
 from store.times import utcnow
 
@@ -83,6 +83,7 @@ def status_rows(settings, db, now: datetime) -> list[dict]:
     or a session."""
     from scraper.schedule import due_after  # deferred: APScheduler only for the service's schedule
     service = settings.service
+    holders = crawl_holders(db, now)
     rows = []
     for name in SOURCES:
         src = settings.source(name)
@@ -104,6 +105,7 @@ def status_rows(settings, db, now: datetime) -> list[dict]:
             "draws": h.draws,
             "last_change": h.last_change,
             "stale_after_days": h.stale_after.days if h.stale_after else None,
+            "crawled_by": holders.get(name),  # the process holding its crawls ("host:pid"), if one runs
             "held": None if h.held is None else {
                 "new": h.held.n_new, "changed": h.held.n_changed, "lost": h.held.n_lost,
                 "since": h.held_since, "summary": h.held.summary},

@@ -148,6 +148,17 @@ def held_crawl(db: Reader, source: str) -> Held | None:
                 n_lost=row["n_lost"], summary=row["summary"])
 
 
+def crawl_holders(db, now: dt.datetime) -> dict[str, str]:
+    """source -> the process crawling it now ("host:pid"), from the crawl leases not yet
+    expired (store/leases.py): which of several ``serve`` processes has which source."""
+    db = reader_of(db)
+    if not db.has_table("lease"):  # a database no service of this version has run on
+        return {}
+    rows = db.rows("SELECT name, holder, expires_at FROM lease WHERE name LIKE 'crawl:%'")
+    return {row["name"].removeprefix("crawl:"): ":".join(row["holder"].split(":")[:2])
+            for row in rows if utc(row["expires_at"]) > now}
+
+
 def outbox_counts(db) -> dict[str, int]:
     """{status: rows} of the notifier's outbox (``db``: a Reader or a session)."""
     rows = reader_of(db).rows("SELECT status, count(*) AS n FROM notification GROUP BY status")
@@ -198,6 +209,11 @@ def render_status(rows: list[dict], outbox: dict[str, int], fmt: str, timezone: 
     table = render([{k: _local(v, tz) for k, v in r.items()} for r in rows], "table", STATUS_COLUMNS)
     counts = ", ".join(f"{status} {n}" for status, n in sorted(outbox.items())) or "empty"
     lines = [table, f"(times in {timezone})", "", f"outbox: {counts}"]
+    by: dict[str, list[str]] = {}
+    for row in rows:
+        if row.get("crawled_by"):
+            by.setdefault(row["crawled_by"], []).append(row["source"])
+    lines += [f"crawled by {holder}: {', '.join(names)}" for holder, names in sorted(by.items())]
     for row in rows:
         if row["held"]:
             name, h = row["source"], row["held"]

@@ -5,8 +5,12 @@ Each process has its own config file, the same but for its HTTP user agent, so t
 server's request log tells which process fetched each request."""
 from __future__ import annotations
 
+import json
 import re
 import signal
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -15,7 +19,7 @@ from store.db import make_engine
 from tests.cluster import EE, FEED, create_database, crawl_runs as runs, drop_database, ee_config, lease, \
     wait_until
 from tests.conftest import data
-from tests.service_harness import ServiceProcess
+from tests.service_harness import ROOT, ServiceProcess
 
 OLD, NEW = "ee_rounds_123_en.2026-04-02.raw.json", "ee_rounds_123_en.2026-04-21.raw.json"
 # The 2026-04-21 snapshot adds rounds #409 (PNP), #410 (CEC, 515) and #411 (French, 419):
@@ -162,6 +166,15 @@ def test_on_sqlite_a_restart_after_a_kill_takes_its_sources_back_at_once_and_onc
         running.append(again)
         again.wait_for(f"crawl:{EE}: taken over from .*:{first.proc.pid}:.* \\(that process is gone\\)", timeout=60)
         again.wait_for(f"{EE}: not modified", timeout=30)
+        # status names the process crawling each source (the lease's holder), in every format.
+        shown = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "status", "--format",
+                                "json"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        by = {row["source"]: row["crawled_by"] for row in json.loads(shown.stdout)["sources"]}
+        assert by[EE] == f"{socket.gethostname()}:{again.proc.pid}", shown.stdout
+        assert set(by.values()) == {by[EE], None}  # the other sources are off: no process holds them
+        table = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config), "status"],
+                               capture_output=True, text=True, timeout=60, cwd=ROOT).stdout
+        assert f"crawled by {by[EE]}: {EE}" in table.splitlines()
         cron = ServiceProcess(config, "--once").start()
         running.append(cron)
         assert cron.wait_exit(60) == 0, cron.log
