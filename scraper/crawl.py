@@ -185,7 +185,11 @@ def _store(engine: Engine, spec: Source, pages: list, kinds: dict[str, str], sta
         result, fetches = _parse_pages(spec, pages, kinds, may_fail, missing)
         # The lease may have run out while the pages were fetched (the process was held up)
         # and another process may be crawling the source now: only its holder may store.
-        if holder is not None and not holds(session, crawl_lease(spec.name), holder):
+        # A person's `drawwatch crawl` (no holder) locks the lease row all the same: on
+        # PostgreSQL its ingest then waits for a running service's ingest of the source to
+        # commit, and sees its draws, rather than storing and announcing the same draw beside it.
+        ours = holds(session, crawl_lease(spec.name), holder or "")
+        if holder is not None and not ours:
             session.rollback()
             log.warning("%s: crawl not stored: another process holds the source", spec.name)
             return None

@@ -79,3 +79,34 @@ def test_on_postgresql_a_takeover_waits_for_the_holders_ingest(postgres_url):
     finally:
         engine.dispose()
         drop_database(postgres_url, name)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_persons_crawl_waits_for_the_services_ingest_and_sees_its_draws(postgres_url):
+    """``drawwatch crawl`` beside a running service: no lease of its own, but its ingest takes
+    its turn after the service's, so the draws the service stored are not new to it (not
+    stored twice, not announced twice, and not a failed crawl on a duplicate key)."""
+    from scraper.sources.express_entry.parse import parse_express_entry
+    from store.ingest import ingest
+
+    name, url = create_database(postgres_url)
+    engine = make_engine(url)
+    try:
+        service = Holder.this_process()
+        assert take(engine, service) == service.name
+        person: list = []
+        with open_session(engine) as s:
+            assert holds(s, crawl_lease(EE), service.name)  # the service's ingest has begun
+            other = threading.Thread(target=lambda: person.append(store_feed(engine, None)))
+            other.start()
+            other.join(1.0)
+            assert other.is_alive() and not person  # the person's ingest waits its turn
+            report = ingest(s, EE, parse_express_entry(data("ee_rounds_123_en.2026-04-21.raw.json"), URL))
+        other.join(30)
+        assert len(report.new) > 400
+        [outcome] = person
+        assert outcome.run.outcome == "ok" and outcome.report.new == [] and outcome.report.changed == []
+        assert stored(engine) == (len(report.new), 2)
+    finally:
+        engine.dispose()
+        drop_database(postgres_url, name)
