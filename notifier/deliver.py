@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, bindparam, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from notifier.render import change_list, draw_context
@@ -148,7 +148,7 @@ _TAKE_DIGESTS = _taking(_OUTBOX.c.subscriber_id.in_(bindparam("subscribers", exp
 _SUBSCRIBERS = select(_PEOPLE).where(_PEOPLE.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, dict]) -> tuple[list[Message], bool]:
+def _claim(conn: Connection, wanted: int, now: dt.datetime, draws: dict[int, dict]) -> tuple[list[Message], bool]:
     """Claim the next ``wanted`` messages due; also whether more may be due.
 
     Runs in the transaction that settles the messages whose slots these take, once per
@@ -161,16 +161,17 @@ def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, dic
     """
     bound = {"due_at": now, "token": uuid.uuid4().hex}
     token = bound["token"]
-    claimed = list(session.execute(_TAKE_DUE, {**bound, "wanted": wanted}))
+    claimed = list(conn.execute(_TAKE_DUE, {**bound, "wanted": wanted}))
     more = len(claimed) == wanted
     if digest_of := {n.subscriber_id for n in claimed if n.digest}:
-        claimed += session.execute(_TAKE_DIGESTS, {**bound, "subscribers": sorted(digest_of)})
-    subscribers = {s.id: s for s in session.execute(
+        claimed += conn.execute(_TAKE_DIGESTS, {**bound, "subscribers": sorted(digest_of)})
+    subscribers = {s.id: s for s in conn.execute(
         _SUBSCRIBERS, {"ids": sorted({n.subscriber_id for n in claimed})})} if claimed else {}
     if missing := {n.draw_id for n in claimed} - draws.keys():
-        for draw in session.exec(select(Draw).where(col(Draw.id).in_(missing))):
-            # Once per draw and round, not per message: every message of a draw shows the same facts.
-            draws[draw.id] = draw_context(draw)
+        with Session(conn) as session:  # in the claim's transaction; the templates read a Draw
+            for draw in session.exec(select(Draw).where(col(Draw.id).in_(missing))):
+                # Once per draw and round, not per message: every message of a draw shows the same facts.
+                draws[draw.id] = draw_context(draw)
     messages: list[Message] = []
     digests: dict[int, list[Row]] = {}
     withdrawn: list[int] = []
@@ -197,10 +198,10 @@ def _claim(session: Session, wanted: int, now: dt.datetime, draws: dict[int, dic
         # Not due before the next digest: out of the due query until then, so a
         # pile of waiting digest rows never crowds out an immediate alert.
         next_slot = digest_slot(subscribers[subscriber_id].profile, now) + dt.timedelta(days=1)
-        session.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(later))
+        conn.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(later))
                         .values(status="pending", claim=None, next_attempt_at=next_slot))
     if withdrawn:
-        session.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(withdrawn))
+        conn.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(withdrawn))
                         .values(status="withdrawn", claim=None, last_error="the subscriber was removed"))
     return messages, more
 
@@ -250,16 +251,18 @@ _RELEASED = dict(status="pending", claim=None)
 def _settle_and_claim(engine: Engine, settled: list[tuple[Message, dict]], wanted: int, now: dt.datetime,
                       draws: dict[int, dict]) -> tuple[list[Message], bool]:
     """Write the outcomes of finished messages and claim as many new ones as slots are
-    free, in one transaction: a slot is never refilled before its last message is settled."""
-    with open_session(engine) as session:
+    free, in one transaction: a slot is never refilled before its last message is settled.
+
+    On a connection, not an ORM session: this runs once per few messages, and the
+    session's layers around each statement cost as much as the statement."""
+    with engine.begin() as conn:
         alike: dict[tuple, list[dict]] = {}  # one executemany per set of columns written
         for message, values in settled:
             alike.setdefault(tuple(sorted(values)), []).extend(
                 {"row_id": i, "row_claim": message.claim, **values} for i in message.ids)
         for rows in alike.values():
-            session.execute(_SETTLE, rows)
-        messages, more = _claim(session, wanted, now, draws) if wanted else ([], True)
-        session.commit()
+            conn.execute(_SETTLE, rows)
+        messages, more = _claim(conn, wanted, now, draws) if wanted else ([], True)
     return messages, more
 
 
