@@ -7,11 +7,13 @@ Prints:
       message, pre-rendered, on a sink that answers at once; and their ratio; and the
       floor: the URL's Apprise plugin alone, without the Apprise object's dispatch.
   (b) latency: ``deliver_due`` with ``--concurrency`` slots on a sink answering after
-      ``--latency-ms``: messages/s next to concurrency / latency.
+      ``--latency-ms``: messages/s next to concurrency / latency, and next to the ceiling
+      of one interpreter: the URL's Apprise plugin alone in as many threads.
   (c) processes: a throw-away PostgreSQL (as tests/pg.py starts it), 1, 2 and 4
       ``drawwatch serve --role deliverer`` processes, ``--alerts`` pending alerts
       committed at once (their commit wakes the deliverers): messages/s per process
-      count, and the scaling factor (messages/s over processes x messages/s of one).
+      count, and the scaling factor (messages/s over processes x messages/s of one); the
+      CPU per message of the deliverers and of the sink, which share the machine.
   (d) kill: 2 deliverers, one SIGKILLed when a third of the alerts arrived; alerts lost
       (must be 0) and received twice (bounded by what the killed one held: at most
       ``--concurrency``), once the killed one's claims expired (``lease``).
@@ -31,6 +33,7 @@ import signal
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +48,7 @@ from notifier.deliver import _item, deliver_due  # noqa: E402
 from notifier.render import render  # noqa: E402
 from notifier.wake import notify_outbox  # noqa: E402
 from bench.outbox_load import alert_path, load, release  # noqa: E402
-from bench.sink import Sink  # noqa: E402
+from bench.sink import Sink, cpu_seconds  # noqa: E402
 from store.db import make_engine, session as open_session  # noqa: E402
 from store.models import Draw, Notification  # noqa: E402
 from tests.pg import PostgresServer, find_bindir  # noqa: E402
@@ -117,13 +120,32 @@ def bench_overhead(folder: Path, n: int, concurrency: int) -> None:
 
 
 def bench_latency(folder: Path, n: int, concurrency: int, latency: float) -> None:
+    import apprise
+
     sink = Sink(latency)
     try:
+        title, body = the_message(folder, sink)
         one_round(folder, sink, 50, concurrency)
+        sink_cpu = sink.cpu()
         wall, cpu, report = one_round(folder, sink, n, concurrency)
+        sink_cpu = sink.cpu() - sink_cpu
         print(f"  deliver_due, concurrency {concurrency}, sink answering after {latency * 1000:g} ms: "
               f"{report.messages:,} messages in {wall:.2f} s = {n / wall:,.0f}/s "
-              f"(concurrency / latency = {concurrency / latency:,.0f}/s); {cpu / n * 1000:.2f} ms CPU per message")
+              f"(concurrency / latency = {concurrency / latency:,.0f}/s); {cpu / n * 1000:.2f} ms CPU per message, "
+              f"the sink's {sink_cpu / n * 1000:.2f} ms")
+
+        # The ceiling of one interpreter: the same sends with nothing of drawwatch around them,
+        # the URL's plugin alone in as many threads as deliver_due has messages in flight.
+        def send(i: int) -> None:
+            assert apprise.Apprise.instantiate(sink.url(alert_path(i))).notify(body=body, title=title)
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(send, range(concurrency)))  # threads started, connections warm
+            cpu, wall = time.process_time(), time.perf_counter()
+            list(pool.map(send, range(n)))
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(f"  its plugin alone in {concurrency} threads (no database, no asyncio): {n / wall:,.0f}/s; "
+              f"{cpu / n * 1000:.2f} ms CPU per message")
     finally:
         sink.stop()
 
@@ -206,9 +228,12 @@ def bench_processes(server_url: str, folder: Path, n: int, concurrency: int, lat
         try:
             assert load(cluster.engine, sink.url, n, held=True) == n
             cluster.start(count)
+            used = [cpu_seconds(p.proc.pid) for p in cluster.procs], sink.cpu()
             committed = cluster.enqueue(n)
             done = wait_received(sink, n, timeout=600)
             rates[count] = n / (done - committed)
+            deliverers_cpu = sum(cpu_seconds(p.proc.pid) for p in cluster.procs) - sum(used[0])
+            sink_cpu = sink.cpu() - used[1]
             counts_seen = sink.counts()
             twice = sum(c - 1 for c in counts_seen.values() if c > 1)
             assert wait_sent(cluster.engine, n, 30) == n
@@ -218,6 +243,9 @@ def bench_processes(server_url: str, folder: Path, n: int, concurrency: int, lat
         print(f"  {count} deliverer process(es): {n:,} alerts in {n / rates[count]:6.2f} s = {rates[count]:7,.0f}/s"
               f"   scaling x{rates[count] / rates[counts[0]]:.2f} (per process x"
               f"{rates[count] / rates[counts[0]] / (count / counts[0]):.2f}); received twice: {twice}")
+        print(f"    CPU per message: the deliverers {deliverers_cpu / n * 1000:.2f} ms, the sink {sink_cpu / n * 1000:.2f} ms"
+              f" (with PostgreSQL's not counted: {os.cpu_count()} CPUs / their sum = "
+              f"{os.cpu_count() / ((deliverers_cpu + sink_cpu) / n):,.0f}/s at most)")
 
 
 def claims(engine) -> set[tuple[int, str]]:
