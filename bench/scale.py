@@ -78,7 +78,7 @@ def one_round(folder: Path, sink: Sink, n: int, concurrency: int) -> tuple[float
 
 def the_message(folder: Path, sink: Sink) -> tuple[str, str]:
     """The title and body ``deliver_due`` sends for the loaded alert (json:// takes text)."""
-    engine = make_engine(f"sqlite:///{folder / 'message.db'}")
+    engine = make_engine(f"sqlite:///{folder / f'message-{time.monotonic_ns()}.db'}")
     load(engine, sink.url, 1)
     with open_session(engine) as s:
         note = s.exec(select(Notification)).one()
