@@ -11,6 +11,7 @@ the run) is converted once, and the rows go to the driver as they are.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from itertools import islice, repeat
 from typing import Sequence
 
@@ -66,33 +67,49 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
 
 def insert_columns(session: Session, table: Table, columns: dict[str, Sequence], shared: dict | None = None) -> None:
     """INSERT one row per position of ``columns`` (column key -> the rows' values, all of
-    one length, at least one column), each row also holding ``shared``'s values (column
-    key -> the value every row has, converted once). No dict is built per row here: the
-    rows are zips of the columns."""
+    one length), each row also holding ``shared``'s values (column key -> the value every
+    row has, converted once)."""
+    with column_writer(session, table, list(columns), shared) as write:
+        write(columns)
+
+
+@contextmanager
+def column_writer(session: Session, table: Table, keys: list[str], shared: dict | None = None):
+    """``write(columns)`` for the block: INSERTs rows given as columns (``keys`` -> the
+    rows' values, all of one length), each row also holding ``shared``'s values, converted
+    once for the block. No dict is built per row: the rows are zips of the columns.
+
+    On PostgreSQL the rows go by one COPY open for the block, so the server stores the
+    rows written while the caller works out the next ones (2 CPUs: both at once)."""
     shared = shared or {}
-    if not next(iter(columns.values())):
-        return
     connection = session.connection()
     dialect = connection.dialect
     if dialect.name == "postgresql":
-        _copy(connection, table, columns, shared)
+        with _copy_writer(connection, table, keys, shared) as write:
+            yield write
         return
-    keys = [*columns, *shared]
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup) if compiled.positional else keys
-    ready = []
-    for key in order:
-        convert = _converter(table.c[key], dialect)
-        if key in columns:
-            values = columns[key]
-            ready.append(values if convert is None else _converted(values, convert))
-        else:
-            value = shared[key]
-            ready.append(repeat(value if convert is None or value is None else convert(value)))
-    params = zip(*ready)  # ends with the columns: the shared values repeat without end
-    if not compiled.positional:
-        params = (dict(zip(order, values)) for values in params)
-    connection.exec_driver_sql(compiled.string, list(params))
+    compiled = insert(table).compile(dialect=dialect, column_keys=[*keys, *shared])
+    order = list(compiled.positiontup) if compiled.positional else [*keys, *shared]
+    converters = {key: _converter(table.c[key], dialect) for key in order}
+    constant = {key: value if converters[key] is None or value is None else converters[key](value)
+                for key, value in shared.items()}
+
+    def write(columns: dict[str, Sequence]) -> None:
+        if not len(columns[keys[0]]):
+            return
+        ready = []
+        for key in order:
+            convert = converters[key]
+            if key in constant:
+                ready.append(repeat(constant[key]))
+            else:
+                ready.append(columns[key] if convert is None else _converted(columns[key], convert))
+        params = zip(*ready)  # ends with the columns: the shared values repeat without end
+        if not compiled.positional:
+            params = (dict(zip(order, values)) for values in params)
+        connection.exec_driver_sql(compiled.string, list(params))
+
+    yield write
 
 
 # COPY's text format: these four characters of a value are written escaped
@@ -101,8 +118,9 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\
 _COPY_ROWS = 4096  # rows per write to the server
 
 
-def _copy(connection, table: Table, columns: dict[str, Sequence], shared: dict) -> None:
-    """``insert_columns`` on PostgreSQL: one COPY, its rows written as text.
+@contextmanager
+def _copy_writer(connection, table: Table, keys: list[str], shared: dict):
+    """``column_writer`` on PostgreSQL: one COPY, its rows written as text.
 
     executemany runs one INSERT per row on the server, and rows of VALUES cost psycopg a
     parse of every placeholder. COPY streams the rows inside the session's transaction;
@@ -113,9 +131,8 @@ def _copy(connection, table: Table, columns: dict[str, Sequence], shared: dict) 
 
     dialect = connection.dialect
     quote = dialect.identifier_preparer
-    keys = [*columns, *shared]
     sql = (f"COPY {quote.format_table(table)} "
-           f"({', '.join(quote.format_column(table.c[k]) for k in keys)}) FROM STDIN")
+           f"({', '.join(quote.format_column(table.c[k]) for k in [*keys, *shared])}) FROM STDIN")
     with connection.connection.driver_connection.cursor() as cursor:
         transformer = Transformer(cursor)
 
@@ -130,9 +147,13 @@ def _copy(connection, table: Table, columns: dict[str, Sequence], shared: dict) 
             convert = _converter(table.c[key], dialect)
             return text if convert is None else (lambda value: text(None if value is None else convert(value)))
 
-        fields = [_converted(columns[key], field(key), none=r"\N") for key in columns]
+        fields = {key: field(key) for key in keys}
         tail = "".join(f"\t{field(key)(shared[key])}" for key in shared) + "\n"
-        rows = zip(*fields)
         with cursor.copy(sql) as copy:
-            while chunk := list(islice(rows, _COPY_ROWS)):
-                copy.write("".join(["\t".join(row) + tail for row in chunk]))
+
+            def write(columns: dict[str, Sequence]) -> None:
+                rows = zip(*(_converted(columns[key], fields[key], none=r"\N") for key in keys))
+                while chunk := list(islice(rows, _COPY_ROWS)):
+                    copy.write("".join(["\t".join(row) + tail for row in chunk]))
+
+            yield write

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from sqlmodel import Session, col, select
 
-from notifier.bulk import insert_columns, insert_rows
+from notifier.bulk import column_writer, insert_rows
 from notifier.candidates import candidates
 from notifier.profile import PROVINCES, MatchProfile
 from notifier.profile_index import CHUNK, decode, indexed, refresh
@@ -134,8 +134,9 @@ def _row(profile: MatchProfile, draw: Draw, decision: Decision, now: dt.datetime
 
 
 # What differs between two alerts about one draw: the columns of the matcher's rows
-# (``notifier.bulk.insert_columns``); the rest of ``_base`` is shared by them all.
+# (``notifier.bulk.column_writer``); the rest of ``_base`` is shared by them all.
 _ALERT_COLUMNS = ("subscriber_id", "digest", "interests", "reasons", "unmet")
+_BATCH = 4096  # candidates checked per write of their alerts
 
 
 def _corrections(session: Session, draws: list[Draw], shared: dict[int, DrawFacts],
@@ -276,32 +277,35 @@ def _alerts(session: Session, draws: list[Draw], found: dict[int, list], shared:
     written = 0
     for draw in draws:
         plain, draw_id = _plain(draw), draw.id  # the ORM's attributes read once, not per candidate
-        facts, due = shared[draw_id], late.get(draw_id)
+        facts, due, found_here = shared[draw_id], late.get(draw_id), found[draw_id]
+        if not found_here:
+            continue
+        constant = {key: value for key, value in _base(draw, now).items() if key not in _ALERT_COLUMNS}
+        constant["facts"] = facts.facts
         # A draw matching a large share of 100,000 profiles must not build 100,000 ORM
-        # objects nor row dicts inside the ingest transaction: columns, and one insert.
-        columns = {key: [] for key in _ALERT_COLUMNS}
-        ids, digests, interests, reasons, unmet = columns.values()
-        for subscriber_id, text in found[draw_id]:
-            if (subscriber_id, draw_id) in alerted:
-                continue
-            if due is not None and subscriber_id not in due:
-                continue
-            profile = profiles.get(subscriber_id)
-            if profile is None:
-                profile = profiles[subscriber_id] = decode(subscriber_id, text)
-            decision = evaluate(profile, plain, shared=facts)
-            if decision.interests:
-                ids.append(subscriber_id)
-                digests.append(profile.digest)
-                interests.append(decision.interests)
-                reasons.append(decision.reasons)
-                unmet.append(decision.unmet)
-        if ids:
-            row = _base(draw, now)
-            row["facts"] = facts.facts
-            insert_columns(session, Notification.__table__, columns,
-                           {key: value for key, value in row.items() if key not in columns})
-            written += len(ids)
+        # objects nor row dicts inside the ingest transaction: columns, written a batch at
+        # a time (PostgreSQL stores one while the next is worked out).
+        with column_writer(session, Notification.__table__, list(_ALERT_COLUMNS), constant) as write:
+            for start in range(0, len(found_here), _BATCH):
+                columns = {key: [] for key in _ALERT_COLUMNS}
+                ids, digests, interests, reasons, unmet = columns.values()
+                for subscriber_id, text in found_here[start:start + _BATCH]:
+                    if (subscriber_id, draw_id) in alerted:
+                        continue
+                    if due is not None and subscriber_id not in due:
+                        continue
+                    profile = profiles.get(subscriber_id)
+                    if profile is None:
+                        profile = profiles[subscriber_id] = decode(subscriber_id, text)
+                    decision = evaluate(profile, plain, shared=facts)
+                    if decision.interests:
+                        ids.append(subscriber_id)
+                        digests.append(profile.digest)
+                        interests.append(decision.interests)
+                        reasons.append(decision.reasons)
+                        unmet.append(decision.unmet)
+                write(columns)
+                written += len(ids)
     return written
 
 

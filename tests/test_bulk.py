@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from notifier.bulk import insert_columns, insert_rows
+from notifier.bulk import column_writer, insert_columns, insert_rows
 from store.models import Draw, Notification, Subscriber
 
 # What COPY's text format must escape or could mistake: its NULL marker, its delimiter,
@@ -66,6 +66,13 @@ def test_rows_and_columns_read_back_as_the_orm_writes_them(store_session):
     shared = {k: v for k, v in rows[0].items() if k not in varying}
     assert all({k: v for k, v in row.items() if k not in varying} == shared for row in rows)
     insert_columns(s, Notification.__table__, {k: [row[k] for row in rows] for k in varying}, shared)
+
+    chunks_draw, chunks_ids = _draw_and_people(s, 24, "chunks")  # written in chunks, as the matcher does
+    rows = _rows(chunks_draw, chunks_ids)
+    with column_writer(s, Notification.__table__, list(varying), {**shared, "draw_id": chunks_draw}) as write:
+        for start in range(0, len(rows), 5):
+            write({k: [row[k] for row in rows[start:start + 5]] for k in varying})
+        write({k: [] for k in varying})
     s.commit()
 
     def same(rows, ids, draw_id):  # the subscriber and draw ids of the ORM's rows, for comparison
@@ -76,3 +83,4 @@ def test_rows_and_columns_read_back_as_the_orm_writes_them(store_session):
 
     assert same(_read(s, rows_draw), rows_ids, rows_draw) == expected
     assert same(_read(s, columns_draw), columns_ids, columns_draw) == expected
+    assert same(_read(s, chunks_draw), chunks_ids, chunks_draw) == expected

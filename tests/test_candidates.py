@@ -17,7 +17,7 @@ from functools import cache
 from sqlalchemy import insert, update
 from sqlmodel import select
 
-from notifier import subscribers
+from notifier import match, subscribers
 from notifier.candidates import candidates
 from notifier.match import draw_facts, enqueue_matches, evaluate
 from notifier.profile import INTERESTS, MatchProfile
@@ -145,8 +145,9 @@ def test_candidates_hold_every_match_of_every_draw_shape(store_session):
     assert total_candidates < 1.3 * total_matches < 0.6 * len(draws) * len(profiles), (total_candidates, total_matches)
 
 
-def test_outbox_is_what_the_full_check_over_every_profile_gives(store_session):
+def test_outbox_is_what_the_full_check_over_every_profile_gives(store_session, monkeypatch):
     s = store_session
+    monkeypatch.setattr(match, "_BATCH", 7)  # the matcher's batches: many here, as at 100,000 profiles
     profiles = store(s, people())
     refresh(s)
     s.commit()
