@@ -251,22 +251,27 @@ def enqueue_matches(session: Session, report) -> int:
     draws = [*(d for d in report.new if d.key not in report.history), *changed]
     shared = {draw.id: draw_facts(draw) for draw in draws}  # once per draw, not per subscriber
     rows, alerted = _corrections(session, changed, shared, now) if changed else ([], set())
+    insert_rows(session, Notification.__table__, rows)  # the corrections
+    # Hundreds of thousands of candidate rows, decisions and alerts, all alive until
+    # written: the cyclic collector would walk them again and again (none is garbage):
+    # near a quarter of the matcher's CPU on 100,000 profiles (bench/fanout.py). They are
+    # freed before it resumes: else its first pass after would walk them all once more.
+    with _collector_paused():
+        written = len(rows) + _matched(session, draws, changed, shared, alerted, now)
+    if written:
+        notify_outbox(session)  # idle deliverers in every process wake at the commit
+    return written
+
+
+def _matched(session: Session, draws: list[Draw], changed: list[Draw], shared: dict[int, DrawFacts],
+             alerted: set[tuple[int, int]], now: dt.datetime) -> int:
+    """Insert the first alerts the draws owe; returns how many."""
     # The full check runs on the candidates only (notifier.candidates: a superset of the
     # matches), read as plain rows through the connection: no ORM result to build.
     connection = session.connection()
     found = {draw.id: connection.execute(candidates(draw, shared[draw.id])).all() for draw in draws}
     late = _first_alert_due(session, changed, {sid for d in changed for sid, _ in found[d.id]}) if changed else {}
-    insert_rows(session, Notification.__table__, rows)  # the corrections
-    written = len(rows)
-    # Tens of thousands of decisions and rows, all alive until the insert: the cyclic
-    # collector would walk them again and again (none is garbage): near a quarter of the
-    # matcher's CPU on 100,000 profiles (bench/fanout.py). They are freed when _alerts
-    # returns, before it resumes: else its first pass after would walk them all once more.
-    with _collector_paused():
-        written += _alerts(session, draws, found, shared, alerted, late, now)
-    if written:
-        notify_outbox(session)  # idle deliverers in every process wake at the commit
-    return written
+    return _alerts(session, draws, found, shared, alerted, late, now)
 
 
 def _alerts(session: Session, draws: list[Draw], found: dict[int, list], shared: dict[int, DrawFacts],
