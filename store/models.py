@@ -215,8 +215,14 @@ class Notification(SQLModel, table=True):
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
-    draw_id: int = Field(foreign_key="draw.id", index=True)
+    # No foreign keys here, on purpose: a new draw writes tens of thousands of rows in its
+    # ingest transaction, and PostgreSQL checks (and row-locks) both references row by row,
+    # half of that ingest's time (bench/fanout.py, docs/scaling.md). The rows are written
+    # only for the draw stored in the same transaction (draws are never deleted) and for
+    # the subscribers its query selected; a subscriber removed meanwhile leaves a row the
+    # deliverer withdraws ("the subscriber was removed"). store.db drops the old keys.
+    subscriber_id: int = Field(index=True)
+    draw_id: int = Field(index=True)
     kind: str = "alert"  # alert | correction
     ref: str = "alert"
     # pending -> sending (claimed by a deliverer) -> sent | pending (retry) | failed;

@@ -1,0 +1,65 @@
+"""The outbox has no foreign keys (``store.models.Notification`` says why: PostgreSQL's
+row-by-row checks were half of a new draw's ingest at 100,000 profiles). A fresh schema has
+none on either engine; a PostgreSQL database made with them loses them once; and a row
+whose subscriber went away meanwhile (a removal racing a draw's matching, which the keys
+used to turn into a failed ingest) is withdrawn by the deliverer: never sent, never stuck."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import select
+
+from store.db import make_engine, session as open_session
+from store.models import Notification
+from tests.cluster import create_database, drop_database
+from tests.test_delivery import CEC_520, deliver, settings, store_with
+
+
+def outbox_keys(engine) -> list:
+    return inspect(engine).get_foreign_keys("notification")
+
+
+def test_a_fresh_schema_has_no_outbox_keys(store_engine):
+    assert outbox_keys(store_engine) == []
+    assert inspect(store_engine).get_foreign_keys("drawnoc")  # the other tables keep theirs
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_made_with_the_keys_loses_them_once(postgres_url, caplog):
+    name, url = create_database(postgres_url)
+    engines = [make_engine(url)]
+    try:
+        with engines[0].begin() as conn:  # as make_engine left a database before this change
+            for column, table in (("subscriber_id", "subscriber"), ("draw_id", "draw")):
+                conn.execute(text(f"ALTER TABLE notification ADD CONSTRAINT notification_{column}_fkey "
+                                  f"FOREIGN KEY ({column}) REFERENCES {table} (id)"))
+        assert len(outbox_keys(engines[0])) == 2
+        with caplog.at_level(logging.INFO, logger="store.db"):
+            engines.append(make_engine(url))
+            assert outbox_keys(engines[-1]) == []
+            assert sorted(r.getMessage().split()[3] for r in caplog.records) == [
+                "notification_draw_id_fkey", "notification_subscriber_id_fkey"]
+            caplog.clear()
+            engines.append(make_engine(url))  # nothing left to drop: nothing done, nothing said
+            assert caplog.records == []
+    finally:
+        for engine in engines:
+            engine.dispose()
+        drop_database(postgres_url, name)
+
+
+def test_a_row_whose_subscriber_is_gone_is_withdrawn_not_sent(store_engine, hooks):
+    store_with(store_engine, {"name": "ana", "urls": [hooks.json_url("/ana")], **CEC_520})
+    with open_session(store_engine) as s:
+        queued = s.exec(select(Notification)).all()
+        assert len(queued) == 2  # rounds 410 and 411
+        s.execute(text("DELETE FROM subscriber WHERE name = 'ana'"))  # gone after its rows were written
+        s.commit()
+    report = deliver(store_engine, settings())
+    assert (report.messages, report.sent, report.failed) == (0, 0, 0)
+    assert hooks.accepted == []
+    with open_session(store_engine) as s:
+        rows = s.exec(select(Notification)).all()
+    assert [(n.status, n.last_error) for n in rows] == [("withdrawn", "the subscriber was removed")] * 2
