@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from store.errors import WRITERS, DatabaseError, first_line
 
@@ -17,7 +17,7 @@ def file_of(url: str) -> Path | None:
     scheme, sep, rest = url.partition(":///")
     if not sep or scheme.partition("+")[0] != "sqlite" or "?" in rest or rest in ("", ":memory:"):
         return None
-    return Path(rest).expanduser()
+    return Path(unquote(rest)).expanduser()  # as SQLAlchemy reads it: %20 is a space
 
 
 def pragmas(lock_timeout: float, read_only: bool, dbapi_conn, _record=None) -> None:

@@ -115,3 +115,22 @@ def test_a_missing_database_is_named_and_never_created(tmp_path):
     with pytest.raises(DatabaseError, match=f"no database at {missing}"):
         SqliteReader(missing, 1.0)
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///a%20b.db", "sqlite:////tmp/x y/d.db", "sqlite:///~/d.db",
+                                 "sqlite+pysqlite:////tmp/d.db", "sqlite:////tmp/100%25.db"])
+def test_the_sqlite3_path_opens_the_file_sqlalchemy_would(url):
+    from sqlalchemy.engine import make_url
+
+    from store.db import _sqlite_path
+    from store.sqlite import file_of
+
+    assert file_of(url) == _sqlite_path(make_url(url))
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:////tmp/d.db?mode=ro",
+                                 "postgresql://h/db"])
+def test_other_urls_are_left_to_sqlalchemy(url):
+    from store.sqlite import file_of
+
+    assert file_of(url) is None
