@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, event
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from notifier.config import NotifierConfig
 from notifier.profile import Profile
@@ -68,6 +68,17 @@ def sync_config(session: Session, settings: NotifierConfig) -> None:
         # index made stale by other means is rebuilt by the matcher's own refresh.
         refresh(session)
     session.commit()
+
+
+def current(session: Session, settings: NotifierConfig) -> list[Subscriber]:
+    """The active subscribers as ``sync_config`` would leave them, without writing (for
+    commands that only read): the config's as declared, and the CLI's."""
+    declared = {p.name: _stored(p) for p in settings.subscribers}
+    rows = [s for s in listing(session) if s.name not in declared and s.origin != "config"]
+    ids = dict(session.exec(select(Subscriber.name, Subscriber.id).where(col(Subscriber.name).in_(declared))).all())
+    # Detached copies: nothing here may ever be flushed.
+    rows += [Subscriber(id=ids.get(name), name=name, origin="config", profile=data) for name, data in declared.items()]
+    return sorted(rows, key=lambda s: s.name)
 
 
 def get(session: Session, name: str) -> Subscriber | None:
