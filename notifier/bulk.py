@@ -62,15 +62,8 @@ def _converter(column, dialect):
 def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     """INSERT ``rows`` (dicts with the same keys, Python values as the ORM takes them)."""
     if rows:
-        insert_columns(session, table, {key: [row[key] for row in rows] for key in rows[0]})
-
-
-def insert_columns(session: Session, table: Table, columns: dict[str, Sequence], shared: dict | None = None) -> None:
-    """INSERT one row per position of ``columns`` (column key -> the rows' values, all of
-    one length), each row also holding ``shared``'s values (column key -> the value every
-    row has, converted once)."""
-    with column_writer(session, table, list(columns), shared) as write:
-        write(columns)
+        with column_writer(session, table, list(rows[0])) as write:
+            write({key: [row[key] for row in rows] for key in rows[0]})
 
 
 @contextmanager

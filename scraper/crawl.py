@@ -24,7 +24,7 @@ from scraper.sources.base import Page, Source
 from store.db import session as open_session
 from store.ingest import (MAX_ERROR, IngestReport, Matcher, PageFetch, accept_held, ingest, record_failure,
                           record_not_modified)
-from store.leases import crawl_lease, holds
+from store.leases import crawl_lease, lock
 from store.models import CrawlRun, PageState, utcnow
 from store.plan import first_year
 
@@ -183,13 +183,14 @@ def _store(engine: Engine, spec: Source, pages: list, kinds: dict[str, str], sta
            holder: str | None = None) -> CrawlOutcome | None:
     with open_session(engine) as session:
         result, fetches = _parse_pages(spec, pages, kinds, may_fail, missing)
-        # The lease may have run out while the pages were fetched (the process was held up)
-        # and another process may be crawling the source now: only its holder may store.
-        # A person's `drawwatch crawl` (no holder) locks the lease row all the same: on
-        # PostgreSQL its ingest then waits for a running service's ingest of the source to
-        # commit, and sees its draws, rather than storing and announcing the same draw beside it.
-        ours = holds(session, crawl_lease(spec.name), holder or "")
-        if holder is not None and not ours:
+        # Every ingest of a source takes its turn at the lease row: a person's `drawwatch
+        # crawl` (no holder) too, whose ingest then waits for a running service's ingest of
+        # the source to commit, and sees its draws, rather than storing and announcing the
+        # same draw beside it. The lease may have run out while the pages were fetched (the
+        # process was held up) and another process may be crawling the source now: only
+        # its holder may store.
+        current = lock(session, crawl_lease(spec.name))
+        if holder is not None and current != holder:
             session.rollback()
             log.warning("%s: crawl not stored: another process holds the source", spec.name)
             return None

@@ -123,17 +123,17 @@ def claim(session: Session, names: list[str], holder: Holder, ttl: float) -> dic
     return holders
 
 
-def holds(session: Session, name: str, holder: str) -> bool:
-    """Whether ``holder`` still holds lease ``name``, asked inside the caller's transaction.
+def lock(session: Session, name: str) -> str | None:
+    """The holder of lease ``name`` (None: nobody), its row locked until the caller's
+    transaction ends.
 
-    On PostgreSQL the lease row stays locked (FOR UPDATE) until that transaction ends: a
-    process taking the lease over (``claim``) waits for the caller's writes to commit or
-    roll back, so work guarded by this check never overlaps the next holder's. On SQLite
-    (one process) the row is only read; a writer that changed it since makes the caller's
-    own write fail instead.
+    On PostgreSQL the row stays locked (FOR UPDATE): a process taking the lease over
+    (``claim``), or another writer asking the same, waits for the caller's writes to commit
+    or roll back, so work done under it never overlaps. On SQLite (one process) the row
+    is only read; a writer that changed it since makes the caller's own write fail instead.
     """
     row = session.execute(select(_LEASES.c.holder).where(_LEASES.c.name == name).with_for_update()).first()
-    return row is not None and row.holder == holder
+    return None if row is None else row.holder
 
 
 def release(session: Session, holder: Holder) -> None:

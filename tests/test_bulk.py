@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from notifier.bulk import column_writer, insert_columns, insert_rows
+from notifier.bulk import column_writer, insert_rows
 from store.models import Draw, Notification, Subscriber
 
 # What COPY's text format must escape or could mistake: its NULL marker, its delimiter,
@@ -65,7 +65,8 @@ def test_rows_and_columns_read_back_as_the_orm_writes_them(store_session):
     varying = ("subscriber_id", "digest", "interests", "reasons", "unmet", "ref", "attempts", "last_error", "changes")
     shared = {k: v for k, v in rows[0].items() if k not in varying}
     assert all({k: v for k, v in row.items() if k not in varying} == shared for row in rows)
-    insert_columns(s, Notification.__table__, {k: [row[k] for row in rows] for k in varying}, shared)
+    with column_writer(s, Notification.__table__, list(varying), shared) as write:  # in one write
+        write({k: [row[k] for row in rows] for k in varying})
 
     chunks_draw, chunks_ids = _draw_and_people(s, 24, "chunks")  # written in chunks, as the matcher does
     rows = _rows(chunks_draw, chunks_ids)

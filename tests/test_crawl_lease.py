@@ -14,7 +14,7 @@ from scraper.crawl import _store
 from scraper.sources import registry
 from scraper.spiders.base import FetchedPage
 from store.db import make_engine, session as open_session
-from store.leases import Holder, claim, crawl_lease, holds
+from store.leases import Holder, claim, crawl_lease, lock
 from store.models import CrawlRun, Draw, utcnow
 from tests.cluster import create_database, drop_database
 from tests.conftest import data
@@ -67,7 +67,7 @@ def test_on_postgresql_a_takeover_waits_for_the_holders_ingest(postgres_url):
         assert take(engine, first) == first.name
         taken: list[str] = []
         with open_session(engine) as ingest:
-            assert holds(ingest, crawl_lease(EE), first.name)  # the ingest's transaction, still open
+            assert lock(ingest, crawl_lease(EE)) == first.name  # the ingest's transaction, still open
             time.sleep(TTL + 0.2)  # the lease runs out while it runs
             other = threading.Thread(target=lambda: taken.append(take(engine, second)))
             other.start()
@@ -96,7 +96,7 @@ def test_on_postgresql_a_persons_crawl_waits_for_the_services_ingest_and_sees_it
         assert take(engine, service) == service.name
         person: list = []
         with open_session(engine) as s:
-            assert holds(s, crawl_lease(EE), service.name)  # the service's ingest has begun
+            assert lock(s, crawl_lease(EE)) == service.name  # the service's ingest has begun
             other = threading.Thread(target=lambda: person.append(store_feed(engine, None)))
             other.start()
             other.join(1.0)

@@ -9,9 +9,10 @@ source's health reads the same both ways.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from sqlmodel import col, select
 
 from scraper.records import ParseResult
 from scraper.sources.registry import SOURCES
@@ -20,7 +21,7 @@ from store.config import ServiceSettings
 from store.errors import DatabaseError
 from store.health import source_health
 from store.ingest import record_failure
-from store.models import Draw, Notice
+from store.models import CrawlRun, Draw, DrawNoc, Notice, utcnow
 from store.sql import SessionReader, SqliteReader, sqlite_reader
 from tests.conftest import DATA, data
 from tests.md_render import render
@@ -46,7 +47,10 @@ def filled(store_session):
     from store.ingest import ingest
 
     ee, oinp = SOURCES["express_entry"], SOURCES["oinp"]
-    ingest(store_session, "express_entry", ee.parser("feed")(data("ee_rounds_123_en.2026-04-21.raw.json"), EE_URL))
+    # Crawls that started a minute before they ended: a health that read one for the other shows.
+    started = utcnow() - timedelta(minutes=1)
+    ingest(store_session, "express_entry", ee.parser("feed")(data("ee_rounds_123_en.2026-04-21.raw.json"), EE_URL),
+           started_at=started)
     combined = ParseResult()
     for name, kind in OINP_PAGES.items():
         body, url = render(DATA / name)  # markdown conversions of the live pages, rendered back to HTML
@@ -55,7 +59,7 @@ def filled(store_session):
         combined.notices += part.notices
     combined.draws = oinp.load_combine()(combined.draws)  # the ledger's rows merged into the page's draws
     ingest(store_session, "oinp", combined, combine=oinp.load_combine())
-    record_failure(store_session, "oinp", "https://www.ontario.ca/page/x: HTTP 503")
+    record_failure(store_session, "oinp", "https://www.ontario.ca/page/x: HTTP 503", started_at=started)
     store_session.commit()
     return store_session
 
@@ -77,7 +81,7 @@ def test_the_fields_are_the_models():
 def test_every_draw_and_notice_reads_as_the_model(filled):
     orm = [{k: d.model_dump()[k] for k in Draw.model_fields} for d in queries.draws(filled)]
     notices = [{k: n.model_dump()[k] for k in Notice.model_fields}
-               for n in sorted(filled.exec(queries.select(Notice)), key=lambda n: (n.date, n.id), reverse=True)]
+               for n in sorted(filled.exec(select(Notice)), key=lambda n: (n.date, n.id), reverse=True)]
     assert len(orm) > 400 and {d["source"] for d in orm} == {"express_entry", "oinp"} and notices
     assert any(d["window_end"] for d in orm) and any(d["extra"] for d in orm)
     for db in readers(filled):
@@ -96,17 +100,34 @@ def test_each_filter_keeps_what_the_orms_query_keeps(filled, filters):
         assert [d["id"] for d in reads.draws(db, where, params, limit=3)] == kept[:3]
 
 
-def test_categories_targets_and_health_read_the_same_both_ways(filled):
+def test_categories_targets_and_health_read_as_the_orm_has_them(filled):
     service = ServiceSettings()
-    expected = [source_health(filled, name, service).__dict__ for name in ("express_entry", "oinp", "bc_pnp")]
-    assert expected[1]["consecutive_failures"] == 1 and expected[0]["draws"] > 400
+    # What the ORM holds: each source's crawl runs and draws.
+    runs = {name: sorted(filled.exec(select(CrawlRun).where(CrawlRun.source == name)), key=lambda r: r.id)
+            for name in ("express_entry", "oinp")}
+    ok, failed = runs["express_entry"][-1], runs["oinp"][-1]
+    assert (ok.outcome, failed.outcome) == ("ok", "failed") and ok.finished_at > ok.started_at
+    updated = {name: max(d.updated for d in filled.exec(select(Draw).where(Draw.source == name)))
+               for name in runs}
+    counted = {name: len(filled.exec(select(Draw.id).where(Draw.source == name)).all()) for name in runs}
     for db in readers(filled):
-        assert [source_health(db, name, service).__dict__ | {"now": e["now"]}
-                for name, e in zip(("express_entry", "oinp", "bc_pnp"), expected)] == expected
+        ee, oinp, bc = (source_health(db, name, service) for name in ("express_entry", "oinp", "bc_pnp"))
+        assert (ee.last_run, ee.last_success, ee.last_failure, ee.consecutive_failures) == \
+            (ok.started_at, ok.finished_at, None, 0)
+        assert (ee.draws, ee.last_change) == (counted["express_entry"], updated["express_entry"])
+        assert ee.usual_gap is not None and ee.held is None
+        assert (oinp.last_failure, oinp.last_error, oinp.consecutive_failures, oinp.failing_since) == \
+            (failed.finished_at, failed.error, 1, failed.started_at)
+        assert (oinp.draws, oinp.last_change) == (counted["oinp"], updated["oinp"])
+        assert (bc.last_run, bc.draws) == (None, 0)
         assert ("oinp", "foreign_worker") in reads.category_pairs(db)
         assert "stem" in reads.categories(db, "express_entry") and "stem" not in reads.categories(db, "oinp")
         n, latest = reads.targeting(db, ["21231"])
-        assert n > 10 and latest["source"] in ("express_entry", "oinp") and isinstance(latest["date"], date)
+        targeted = filled.exec(select(Draw).where(col(Draw.id).in_(
+            select(DrawNoc.draw_id).where(DrawNoc.noc2021 == "21231")))).all()
+        newest = max(targeted, key=lambda d: (d.date, d.id))
+        assert n == len(targeted) > 10
+        assert latest == {"source": newest.source, "key": newest.key, "date": newest.date}
         assert reads.unknown_category(db, ["bogus"], "oinp").startswith("'bogus' is not one of")
 
 
