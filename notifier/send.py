@@ -4,8 +4,9 @@ The URL's Apprise plugin sends in a worker thread of a pool sized to the deliver
 concurrency. Apprise's own ``async_notify`` runs every send in a process-wide pool of
 CPU count + 4 threads (6 on a 2-CPU machine): with a channel that takes 50 ms to answer,
 that caps a deliverer at 120 messages/s whatever its ``concurrency``, and its dispatch
-around one plugin costs more CPU than the send. Why a send failed is read from the
-plugin's own warnings, recorded for that send only (``ratelimit.Observed``).
+around one plugin costs more CPU than the send. The send threads keep their HTTP
+connections open between messages (``notifier.keepalive``). Why a send failed is read
+from the plugin's own warnings, recorded for that send only (``ratelimit.Observed``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
-from notifier import ratelimit
+from notifier import keepalive, ratelimit
 from notifier.config import NotifierConfig
 from notifier.render import render
 from notifier.secrets import mask, mask_url
@@ -67,7 +68,8 @@ def _workers(wanted: int) -> ThreadPoolExecutor:
             apprise_log.setLevel(logging.WARNING)
     if _pool is None or _pool._max_workers < wanted:
         # The old pool's threads finish their sends and end; new sends go to the new one.
-        _pool = ThreadPoolExecutor(max_workers=wanted, thread_name_prefix="drawwatch-send")
+        _pool = ThreadPoolExecutor(max_workers=wanted, thread_name_prefix="drawwatch-send",
+                                   initializer=keepalive.start_thread, initargs=(keepalive.connections(wanted),))
     return _pool
 
 

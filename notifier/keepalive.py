@@ -1,0 +1,98 @@
+"""Keep-alive HTTP for the deliverer's sends: connections to a channel's host kept open.
+
+Apprise's HTTP plugins call ``requests.post``/``requests.request``, which build a session
+for that one call and close it: every message opens a new TCP connection (and, to an
+https channel such as Slack's webhooks, does a new TLS handshake), and pays for a
+session's set-up. Both cost more CPU than everything else drawwatch does for a message.
+In drawwatch's send threads (``notifier.send``), those calls go through the thread's own
+session instead, and every send thread's session draws on one pool of connections (one
+``HTTPAdapter``; urllib3's pools hand a connection to one thread at a time), so a message
+goes out over any connection an earlier one left open, whichever thread sends it.
+Anywhere else (another library, another thread) the calls are what requests made them.
+
+What a call sees is what a fresh session gave it, but for the open connection: the same
+default headers, proxies, CA bundle and ``.netrc`` read from the environment, and no
+cookies. Each thread has its own cookie jar, emptied before each call, so a cookie one
+channel set never rides along to the next message. A kept connection the server has since
+closed is noticed by urllib3 before it is reused, and a new one opened.
+
+The environment (proxies, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``) is read once per channel
+host in a send thread, not at every message: requests scans every environment variable
+twice per call to find them, a third of the cost of a send on a fast channel. A change to
+the environment of a running process is therefore not seen, as no service expects it to be.
+"""
+from __future__ import annotations
+
+import threading
+from urllib.parse import urlsplit
+
+_local = threading.local()
+_installed = False
+_lock = threading.Lock()
+_HOSTS_KEPT = 1024  # environment settings kept per thread: far more hosts than a deliverer's channels use
+
+
+def _install() -> None:
+    """Route requests' one-call helpers through the send thread's session, once per process."""
+    global _installed
+    if _installed:
+        return
+    with _lock:
+        if _installed:
+            return
+        import requests
+        import requests.api
+
+        one_call = requests.api.request
+
+        def request(method, url, **kwargs):
+            session = getattr(_local, "session", None)
+            if session is None:
+                return one_call(method, url, **kwargs)
+            session.cookies.clear()
+            return session.request(method=method, url=url, **kwargs)
+
+        # requests.post, .get, ... look ``request`` up in requests.api; requests.request is
+        # the same function, bound at import.
+        requests.api.request = request
+        requests.request = request
+        _installed = True
+
+
+def connections(threads: int):
+    """One pool of kept connections for ``threads`` send threads: as many per host, so
+    none is closed for want of room while every thread sends to the same host."""
+    from requests.adapters import HTTPAdapter
+
+    return HTTPAdapter(pool_connections=threads, pool_maxsize=threads)
+
+
+def _session(adapter):
+    import requests
+
+    class Session(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            self._environment: dict[tuple, dict] = {}
+
+        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+            parts = urlsplit(url)
+            key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert)
+            found = self._environment.get(key)
+            if found is None:
+                if len(self._environment) >= _HOSTS_KEPT:
+                    self._environment.clear()
+                found = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            return {**found, "proxies": dict(found["proxies"])}  # the caller's to change
+
+    session = Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def start_thread(adapter) -> None:
+    """Make the calling thread (a send thread) send over ``adapter``'s kept connections:
+    its pool's initializer."""
+    _install()
+    _local.session = _session(adapter)
