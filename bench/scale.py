@@ -4,11 +4,13 @@ on one PostgreSQL, with a deliverer SIGKILLed mid-run.
 Prints:
   (a) overhead: CPU and wall time per message of ``deliver_due`` (render, claim, send,
       settle; SQLite) next to a bare sequential ``Apprise().notify`` loop of the same
-      message, pre-rendered, on a sink that answers at once; and their ratio; and the
-      floor: the URL's Apprise plugin alone, without the Apprise object's dispatch.
+      message, pre-rendered, on a sink that answers at once; and their ratio; the URL's
+      Apprise plugin alone, without the Apprise object's dispatch; and drawwatch's own send
+      path alone (that plugin over kept connections), the floor of its overhead.
   (b) latency: ``deliver_due`` with ``--concurrency`` slots on a sink answering after
       ``--latency-ms``: messages/s next to concurrency / latency, and next to the ceiling
-      of one interpreter: the URL's Apprise plugin alone in as many threads.
+      of one interpreter: the URL's Apprise plugin alone in as many threads, and
+      drawwatch's send path alone in as many threads.
   (c) processes: a throw-away PostgreSQL (as tests/pg.py starts it), 1, 2 and 4
       ``drawwatch serve --role deliverer`` processes, ``--alerts`` pending alerts
       committed at once (their commit wakes the deliverers): messages/s per process
@@ -45,7 +47,9 @@ from sqlmodel import func, select  # noqa: E402
 
 from configfile import Settings  # noqa: E402
 from notifier.deliver import _item, deliver_due  # noqa: E402
+from notifier import keepalive  # noqa: E402
 from notifier.render import render  # noqa: E402
+from notifier.send import plugin_for  # noqa: E402
 from notifier.wake import notify_outbox  # noqa: E402
 from bench.outbox_load import alert_path, load, release  # noqa: E402
 from bench.sink import Sink, cpu_seconds  # noqa: E402
@@ -108,13 +112,27 @@ def bench_overhead(folder: Path, n: int, concurrency: int) -> None:
         for i in range(n):
             assert apprise.Apprise.instantiate(sink.url(alert_path(i))).notify(body=body, title=title)
         floor_wall, floor_cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"  its plugin alone (floor):     {n:,} messages  {n / floor_wall:7,.0f}/s  "
+        print(f"  its plugin alone:             {n:,} messages  {n / floor_wall:7,.0f}/s  "
               f"{floor_wall / n * 1000:6.2f} ms wall  {floor_cpu / n * 1000:6.2f} ms CPU per message")
+
+        # drawwatch's own send path, with nothing else of drawwatch around it: the plugin made
+        # by notifier.send.plugin_for, sending over kept connections (notifier.keepalive).
+        def own_path() -> tuple[float, float]:
+            cpu, wall = time.thread_time(), time.perf_counter()
+            for i in range(n):
+                assert plugin_for(sink.url(alert_path(i))).notify(body=body, title=title)
+            return time.perf_counter() - wall, time.thread_time() - cpu
+
+        with ThreadPoolExecutor(1, initializer=keepalive.start_thread, initargs=(keepalive.connections(1),)) as one:
+            own_wall, own_cpu = one.submit(own_path).result()
+        print(f"  drawwatch's send path alone:  {n:,} messages  {n / own_wall:7,.0f}/s  "
+              f"{own_wall / n * 1000:6.2f} ms wall  {own_cpu / n * 1000:6.2f} ms CPU per message (kept connections)")
         for slots in sorted({1, concurrency}):
             dd_wall, dd_cpu, report = one_round(folder, sink, n, slots)
             print(f"  deliver_due, concurrency {slots:3d}: {report.messages:,} messages  {n / dd_wall:7,.0f}/s  "
                   f"{dd_wall / n * 1000:6.2f} ms wall  {dd_cpu / n * 1000:6.2f} ms CPU per message  "
-                  f"(x{dd_wall / bare_wall:.2f} wall, x{dd_cpu / bare_cpu:.2f} CPU of the bare loop)")
+                  f"(x{dd_wall / bare_wall:.2f} wall, x{dd_cpu / bare_cpu:.2f} CPU of the bare loop; "
+                  f"x{dd_cpu / own_cpu:.2f} CPU of its send path alone)")
     finally:
         sink.stop()
 
@@ -139,13 +157,19 @@ def bench_latency(folder: Path, n: int, concurrency: int, latency: float) -> Non
         def send(i: int) -> None:
             assert apprise.Apprise.instantiate(sink.url(alert_path(i))).notify(body=body, title=title)
 
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(send, range(concurrency)))  # threads started, connections warm
-            cpu, wall = time.process_time(), time.perf_counter()
-            list(pool.map(send, range(n)))
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"  its plugin alone in {concurrency} threads (no database, no asyncio): {n / wall:,.0f}/s; "
-              f"{cpu / n * 1000:.2f} ms CPU per message")
+        def own(i: int) -> None:  # drawwatch's send path: its plugin, over kept connections
+            assert plugin_for(sink.url(alert_path(i))).notify(body=body, title=title)
+
+        for what, one, kept in (("its plugin alone", send, None),
+                                ("drawwatch's send path alone", own, keepalive.connections(concurrency))):
+            with ThreadPoolExecutor(concurrency, initializer=keepalive.start_thread if kept else None,
+                                    initargs=(kept,) if kept else ()) as pool:
+                list(pool.map(one, range(concurrency)))  # threads started, connections warm
+                cpu, wall = time.process_time(), time.perf_counter()
+                list(pool.map(one, range(n)))
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(f"  {what} in {concurrency} threads (no database, no asyncio): {n / wall:,.0f}/s; "
+                  f"{cpu / n * 1000:.2f} ms CPU per message")
     finally:
         sink.stop()
 
