@@ -133,7 +133,20 @@ def make_engine(url: str, *, create: bool = True, read_only: bool = False,
         SQLModel.metadata.create_all(engine)
         if parsed.get_backend_name() == "postgresql":
             _drop_outbox_keys(engine)
+        _drop_index(engine, "ix_notification_subscriber_id",
+                    "outbox: index ix_notification_subscriber_id dropped (uq_notification's index serves it)")
     return engine
+
+
+def _drop_index(engine: Engine, name: str, said: str) -> None:
+    """An index a database made before the schema went without it still has: dropped once,
+    looked up first (DROP INDEX waits for every other transaction on the table)."""
+    found = ("SELECT 1 FROM pg_indexes WHERE indexname = :n" if engine.dialect.name == "postgresql"
+             else "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = :n")
+    with engine.begin() as conn:
+        if conn.execute(text(found), {"n": name}).first():
+            conn.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
+            log.info(said)
 
 
 def _drop_outbox_keys(engine: Engine) -> None:

@@ -221,7 +221,9 @@ class Notification(SQLModel, table=True):
     # only for the draw stored in the same transaction (draws are never deleted) and for
     # the subscribers its query selected; a subscriber removed meanwhile leaves a row the
     # deliverer withdraws ("the subscriber was removed"). store.db drops the old keys.
-    subscriber_id: int = Field(index=True)
+    # Not indexed alone: uq_notification's index leads with it, and a second index was one
+    # more write per alert. store.db drops the old one.
+    subscriber_id: int
     draw_id: int = Field(index=True)
     kind: str = "alert"  # alert | correction
     ref: str = "alert"

@@ -2,7 +2,8 @@
 row-by-row checks were half of a new draw's ingest at 100,000 profiles). A fresh schema has
 none on either engine; a PostgreSQL database made with them loses them once; and a row
 whose subscriber went away meanwhile (a removal racing a draw's matching, which the keys
-used to turn into a failed ingest) is withdrawn by the deliverer: never sent, never stuck."""
+used to turn into a failed ingest) is withdrawn by the deliverer: never sent, never stuck.
+Nor an index on the subscriber alone, which the unique key's index already serves."""
 from __future__ import annotations
 
 import logging
@@ -63,3 +64,24 @@ def test_a_row_whose_subscriber_is_gone_is_withdrawn_not_sent(store_engine, hook
     with open_session(store_engine) as s:
         rows = s.exec(select(Notification)).all()
     assert [(n.status, n.last_error) for n in rows] == [("withdrawn", "the subscriber was removed")] * 2
+
+
+def test_the_outbox_index_on_subscriber_alone_is_gone_and_an_old_one_dropped_once(store_engine, caplog):
+    url = store_engine.url.render_as_string(hide_password=False)
+    names = {ix["name"] for ix in inspect(store_engine).get_indexes("notification")}
+    assert "ix_notification_subscriber_id" not in names and "ix_notification_draw_id" in names
+    with store_engine.begin() as conn:  # as make_engine left a database before this change
+        conn.execute(text("CREATE INDEX ix_notification_subscriber_id ON notification (subscriber_id)"))
+    engines = []
+    try:
+        with caplog.at_level(logging.INFO, logger="store.db"):
+            engines.append(make_engine(url))
+            assert "ix_notification_subscriber_id" not in {
+                ix["name"] for ix in inspect(engines[-1]).get_indexes("notification")}
+            assert [r.getMessage().split(":")[0] for r in caplog.records] == ["outbox"]
+            caplog.clear()
+            engines.append(make_engine(url))  # nothing left to drop: nothing done, nothing said
+            assert caplog.records == []
+    finally:
+        for engine in engines:
+            engine.dispose()
