@@ -210,8 +210,13 @@ def _store(engine: Engine, spec: Source, pages: list, kinds: dict[str, str], sta
 
 
 def accept_source(name: str, engine: Engine, *, matcher: Matcher | None = None) -> CrawlOutcome:
-    """Apply ``name``'s held crawl as it was parsed (alerts as usual); raises ``NothingHeld``."""
+    """Apply ``name``'s held crawl as it was parsed (alerts as usual); raises ``NothingHeld``.
+
+    Takes its turn at the source's lease row as every ingest does (``_store``): beside a
+    running service it waits for the service's ingest of the source, and then reads the
+    draws and the held crawl that ingest left."""
     with open_session(engine) as session:
+        lock(session, crawl_lease(name))
         report = accept_held(session, name, combine=registry.get(name).load_combine(), matcher=matcher,
                              started_at=utcnow())
         return CrawlOutcome(name, report.run, report)

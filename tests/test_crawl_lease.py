@@ -110,3 +110,49 @@ def test_on_postgresql_a_persons_crawl_waits_for_the_services_ingest_and_sees_it
     finally:
         engine.dispose()
         drop_database(postgres_url, name)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_accepting_a_held_crawl_waits_for_the_services_ingest(postgres_url):
+    """``drawwatch crawl --accept`` beside a running service takes the same turn: while the
+    service's ingest of the source runs, the accept waits; once that ingest ends (here, by
+    storing the next normal feed, which ends the hold), there is nothing left to accept, and
+    the accept says so instead of applying the old renumbered crawl over the new draws."""
+    from scraper.crawl import accept_source
+    from scraper.sources.express_entry.parse import parse_express_entry
+    from store.ingest import NothingHeld, held_crawl, ingest
+    from tests.test_held_crawl import OLD, renumbered
+
+    name, url = create_database(postgres_url)
+    engine = make_engine(url)
+    try:
+        with open_session(engine) as s:
+            ingest(s, EE, parse_express_entry(data(OLD), URL))
+            assert ingest(s, EE, parse_express_entry(renumbered(), URL)).held
+            assert held_crawl(s, EE) is not None
+        service = Holder.this_process()
+        assert take(engine, service) == service.name
+        accepted: list = []
+
+        def accept() -> None:
+            try:
+                accepted.append(accept_source(EE, engine))
+            except NothingHeld as exc:
+                accepted.append(exc)
+
+        with open_session(engine) as s:
+            assert lock(s, crawl_lease(EE)) == service.name  # the service's ingest has begun
+            person = threading.Thread(target=accept)
+            person.start()
+            person.join(1.0)
+            assert person.is_alive() and not accepted  # the accept waits its turn
+            report = ingest(s, EE, parse_express_entry(data("ee_rounds_123_en.2026-04-21.raw.json"), URL))
+            assert not report.held and report.new
+        person.join(30)
+        [outcome] = accepted
+        assert isinstance(outcome, NothingHeld)
+        with open_session(engine) as s:
+            assert held_crawl(s, EE) is None
+    finally:
+        engine.dispose()
+        drop_database(postgres_url, name)
