@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 _local = threading.local()
 _installed = False
 _lock = threading.Lock()
-_HOSTS_KEPT = 1024  # environment settings kept per thread: far more hosts than a deliverer's channels use
+_SETTINGS_KEPT = 1024  # environment settings kept per thread, one per host
 
 
 def _install() -> None:
@@ -59,12 +59,17 @@ def _install() -> None:
         _installed = True
 
 
+HOSTS_KEPT = 32  # hosts whose idle connections stay open (the most recently used)
+
+
 def connections(threads: int):
     """One pool of kept connections for ``threads`` send threads: as many per host, so
-    none is closed for want of room while every thread sends to the same host."""
+    none is closed for want of room while every thread sends to the same host. Only the
+    ``HOSTS_KEPT`` hosts used last keep theirs: subscribers on hosts of their own (a
+    self-hosted ntfy or Mattermost each) gain nothing from an idle socket apiece."""
     from requests.adapters import HTTPAdapter
 
-    return HTTPAdapter(pool_connections=threads, pool_maxsize=threads)
+    return HTTPAdapter(pool_connections=HOSTS_KEPT, pool_maxsize=threads)
 
 
 def _session(adapter):
@@ -80,7 +85,7 @@ def _session(adapter):
             key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert)
             found = self._environment.get(key)
             if found is None:
-                if len(self._environment) >= _HOSTS_KEPT:
+                if len(self._environment) >= _SETTINGS_KEPT:
                     self._environment.clear()
                 found = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
             return {**found, "proxies": dict(found["proxies"])}  # the caller's to change
