@@ -15,7 +15,7 @@ Prints:
       ``drawwatch serve --role deliverer`` processes, ``--alerts`` pending alerts
       committed at once (their commit wakes the deliverers): messages/s per process
       count, and the scaling factor (messages/s over processes x messages/s of one); the
-      CPU per message of the deliverers and of the sink, which share the machine.
+      CPU per message of the deliverers, the sink and PostgreSQL, which share the machine.
   (d) kill: 2 deliverers, one SIGKILLed when a third of the alerts arrived; alerts lost
       (must be 0) and received twice (bounded by what the killed one held: at most
       ``--concurrency``), once the killed one's claims expired (``lease``).
@@ -243,8 +243,23 @@ def wait_received(sink: Sink, n: int, timeout: float) -> float:
     raise SystemExit(f"only {sink.received()} of {n} alerts received after {timeout:.0f} s")
 
 
-def bench_processes(server_url: str, folder: Path, n: int, concurrency: int, latency: float,
-                    counts: list[int]) -> None:
+def postgres_cpu(server: PostgresServer) -> float:
+    """CPU seconds of the PostgreSQL server so far: its postmaster and the processes it
+    started that are alive now (a backend that ended since is missed, so read it while
+    the deliverers' connections are open)."""
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    total = cpu_seconds(postmaster)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                total += cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    return total
+
+
+def bench_processes(server: PostgresServer, server_url: str, folder: Path, n: int, concurrency: int,
+                    latency: float, counts: list[int]) -> None:
     rates: dict[int, float] = {}
     for count in counts:
         sink = Sink(latency)
@@ -252,12 +267,13 @@ def bench_processes(server_url: str, folder: Path, n: int, concurrency: int, lat
         try:
             assert load(cluster.engine, sink.url, n, held=True) == n
             cluster.start(count)
-            used = [cpu_seconds(p.proc.pid) for p in cluster.procs], sink.cpu()
+            used = [cpu_seconds(p.proc.pid) for p in cluster.procs], sink.cpu(), postgres_cpu(server)
             committed = cluster.enqueue(n)
             done = wait_received(sink, n, timeout=600)
             rates[count] = n / (done - committed)
             deliverers_cpu = sum(cpu_seconds(p.proc.pid) for p in cluster.procs) - sum(used[0])
             sink_cpu = sink.cpu() - used[1]
+            db_cpu = postgres_cpu(server) - used[2]
             counts_seen = sink.counts()
             twice = sum(c - 1 for c in counts_seen.values() if c > 1)
             assert wait_sent(cluster.engine, n, 30) == n
@@ -267,9 +283,9 @@ def bench_processes(server_url: str, folder: Path, n: int, concurrency: int, lat
         print(f"  {count} deliverer process(es): {n:,} alerts in {n / rates[count]:6.2f} s = {rates[count]:7,.0f}/s"
               f"   scaling x{rates[count] / rates[counts[0]]:.2f} (per process x"
               f"{rates[count] / rates[counts[0]] / (count / counts[0]):.2f}); received twice: {twice}")
-        print(f"    CPU per message: the deliverers {deliverers_cpu / n * 1000:.2f} ms, the sink {sink_cpu / n * 1000:.2f} ms"
-              f" (with PostgreSQL's not counted: {os.cpu_count()} CPUs / their sum = "
-              f"{os.cpu_count() / ((deliverers_cpu + sink_cpu) / n):,.0f}/s at most)")
+        print(f"    CPU per message: the deliverers {deliverers_cpu / n * 1000:.2f} ms, the sink {sink_cpu / n * 1000:.2f} ms,"
+              f" PostgreSQL {db_cpu / n * 1000:.2f} ms ({os.cpu_count()} CPUs / their sum = "
+              f"{os.cpu_count() / ((deliverers_cpu + sink_cpu + db_cpu) / n):,.0f}/s at most)")
 
 
 def claims(engine) -> set[tuple[int, str]]:
@@ -339,7 +355,7 @@ def main() -> None:
                 if "processes" not in args.skip:
                     print(f"(c) deliverer processes on one PostgreSQL, concurrency {args.concurrency} each, "
                           f"sink answering after {args.latency_ms:g} ms")
-                    bench_processes(url, folder, args.alerts, args.concurrency, latency,
+                    bench_processes(server, url, folder, args.alerts, args.concurrency, latency,
                                     [int(c) for c in args.processes.split(",")])
                 if "kill" not in args.skip:
                     print("(d) a deliverer SIGKILLed mid-run")
