@@ -23,6 +23,7 @@ the environment of a running process is therefore not seen, as no service expect
 """
 from __future__ import annotations
 
+import functools
 import threading
 from urllib.parse import urlsplit
 
@@ -72,13 +73,18 @@ def connections(threads: int):
     return HTTPAdapter(pool_connections=HOSTS_KEPT, pool_maxsize=threads)
 
 
-def _session(adapter):
-    import requests
+@functools.cache
+def _session_class():
+    import requests  # deferred: the CLI's query commands never send
 
     class Session(requests.Session):
-        def __init__(self) -> None:
+        """A send thread's session: the environment's settings read once per host."""
+
+        def __init__(self, adapter) -> None:
             super().__init__()
             self._environment: dict[tuple, dict] = {}
+            self.mount("http://", adapter)
+            self.mount("https://", adapter)
 
         def merge_environment_settings(self, url, proxies, stream, verify, cert):
             parts = urlsplit(url)
@@ -90,14 +96,11 @@ def _session(adapter):
                 found = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
             return {**found, "proxies": dict(found["proxies"])}  # the caller's to change
 
-    session = Session()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+    return Session
 
 
 def start_thread(adapter) -> None:
     """Make the calling thread (a send thread) send over ``adapter``'s kept connections:
     its pool's initializer."""
     _install()
-    _local.session = _session(adapter)
+    _local.session = _session_class()(adapter)
