@@ -27,37 +27,31 @@ import functools
 import threading
 from urllib.parse import urlsplit
 
+from notifier.once import once
+
 _local = threading.local()
-_installed = False
-_lock = threading.Lock()
 _SETTINGS_KEPT = 1024  # environment settings kept per thread, one per host
 
 
+@once
 def _install() -> None:
-    """Route requests' one-call helpers through the send thread's session, once per process."""
-    global _installed
-    if _installed:
-        return
-    with _lock:
-        if _installed:
-            return
-        import requests
-        import requests.api
+    """Route requests' one-call helpers through the send thread's session."""
+    import requests
+    import requests.api
 
-        one_call = requests.api.request
+    one_call = requests.api.request
 
-        def request(method, url, **kwargs):
-            session = getattr(_local, "session", None)
-            if session is None:
-                return one_call(method, url, **kwargs)
-            session.cookies.clear()
-            return session.request(method=method, url=url, **kwargs)
+    def request(method, url, **kwargs):
+        session = getattr(_local, "session", None)
+        if session is None:
+            return one_call(method, url, **kwargs)
+        session.cookies.clear()
+        return session.request(method=method, url=url, **kwargs)
 
-        # requests.post, .get, ... look ``request`` up in requests.api; requests.request is
-        # the same function, bound at import.
-        requests.api.request = request
-        requests.request = request
-        _installed = True
+    # requests.post, .get, ... look ``request`` up in requests.api; requests.request is
+    # the same function, bound at import.
+    requests.api.request = request
+    requests.request = request
 
 
 HOSTS_KEPT = 32  # hosts whose idle connections stay open (the most recently used)

@@ -19,6 +19,8 @@ import smtplib
 import threading
 from dataclasses import dataclass, field
 
+from notifier.once import once
+
 SMTP_BUSY = frozenset({421, 451})  # service not available / local error: "try again later"
 
 
@@ -47,42 +49,32 @@ def current() -> Observed | None:
     return _seen.get()
 
 
-_installed = False
-_lock = threading.Lock()
-
-
+@once
 def install() -> None:
-    """Wrap requests' response building and smtplib's reply reading, once per process."""
-    global _installed
-    if _installed:
-        return
-    with _lock:
-        if _installed:
-            return
-        from requests.adapters import HTTPAdapter
+    """Wrap requests' response building and smtplib's reply reading."""
+    from requests.adapters import HTTPAdapter
 
-        build = HTTPAdapter.build_response
+    build = HTTPAdapter.build_response
 
-        def build_response(self, req, resp):
-            response = build(self, req, resp)
-            seen = _seen.get()
-            if seen is not None and response.status_code == 429:
-                seen.limited = True
-                seen.retry_after = response.headers.get("Retry-After")
-            return response
+    def build_response(self, req, resp):
+        response = build(self, req, resp)
+        seen = _seen.get()
+        if seen is not None and response.status_code == 429:
+            seen.limited = True
+            seen.retry_after = response.headers.get("Retry-After")
+        return response
 
-        getreply = smtplib.SMTP.getreply
+    getreply = smtplib.SMTP.getreply
 
-        def smtp_getreply(self):
-            code, message = getreply(self)
-            seen = _seen.get()
-            if seen is not None and code in SMTP_BUSY:
-                seen.limited, seen.smtp_code = True, code
-            return code, message
+    def smtp_getreply(self):
+        code, message = getreply(self)
+        seen = _seen.get()
+        if seen is not None and code in SMTP_BUSY:
+            seen.limited, seen.smtp_code = True, code
+        return code, message
 
-        HTTPAdapter.build_response = build_response
-        smtplib.SMTP.getreply = smtp_getreply
-        _installed = True
+    HTTPAdapter.build_response = build_response
+    smtplib.SMTP.getreply = smtp_getreply
 
 
 def wait_seconds(retry_after: str | None, now: dt.datetime) -> float | None:
