@@ -24,7 +24,7 @@ Every alert goes to its own webhook path on the sink, so the sink's counts say w
 alert came how often.
 
 Run:  python bench/scale.py [--alerts 3000] [--latency-ms 50] [--concurrency 64]
-      [--processes 1,2,4] [--skip overhead --skip latency --skip processes --skip kill]
+      [--processes 1,2,4] [--repeats 3] [--skip overhead --skip latency --skip processes --skip kill]
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -91,50 +92,69 @@ def the_message(folder: Path, sink: Sink) -> tuple[str, str]:
     return render("alert", "text", context)
 
 
-def bench_overhead(folder: Path, n: int, concurrency: int) -> None:
+def bench_overhead(folder: Path, n: int, concurrency: int, repeats: int) -> None:
+    """Each way of sending ``n`` messages, ``repeats`` times over, one after the other: a
+    ratio is taken within a repeat (the machine's speed drifts between minutes), and the
+    median of each figure and ratio is printed."""
     import apprise
 
-    sink = Sink(0.0)
-    try:
-        title, body = the_message(folder, sink)
-        one_round(folder, sink, 50, concurrency)  # warm: imports, templates, pools
+    def bare() -> tuple[float, float]:
         cpu, wall = time.process_time(), time.perf_counter()
         for i in range(n):
             sender = apprise.Apprise()
             sender.add(sink.url(alert_path(i)))
             assert sender.notify(body=body, title=title)
-        bare_wall, bare_cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"  bare Apprise().notify loop:   {n:,} messages  {n / bare_wall:7,.0f}/s  "
-              f"{bare_wall / n * 1000:6.2f} ms wall  {bare_cpu / n * 1000:6.2f} ms CPU per message")
-        # What a deliverer cannot go below: the URL's plugin and its send, without the Apprise
-        # object's dispatch around them (as notifier.send sends).
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    def plugin_alone() -> tuple[float, float]:
+        # The URL's plugin and its send, without the Apprise object's dispatch around them.
         cpu, wall = time.process_time(), time.perf_counter()
         for i in range(n):
             assert apprise.Apprise.instantiate(sink.url(alert_path(i))).notify(body=body, title=title)
-        floor_wall, floor_cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"  its plugin alone:             {n:,} messages  {n / floor_wall:7,.0f}/s  "
-              f"{floor_wall / n * 1000:6.2f} ms wall  {floor_cpu / n * 1000:6.2f} ms CPU per message")
+        return time.perf_counter() - wall, time.process_time() - cpu
 
+    def own_path() -> tuple[float, float]:
         # drawwatch's own send path, with nothing else of drawwatch around it: the plugin made
         # by notifier.send.plugin_for, sending over kept connections (notifier.keepalive).
-        def own_path() -> tuple[float, float]:
+        def loop() -> tuple[float, float]:
             cpu, wall = time.thread_time(), time.perf_counter()
             for i in range(n):
                 assert plugin_for(sink.url(alert_path(i))).notify(body=body, title=title)
             return time.perf_counter() - wall, time.thread_time() - cpu
 
         with ThreadPoolExecutor(1, initializer=keepalive.start_thread, initargs=(keepalive.connections(1),)) as one:
-            own_wall, own_cpu = one.submit(own_path).result()
-        print(f"  drawwatch's send path alone:  {n:,} messages  {n / own_wall:7,.0f}/s  "
-              f"{own_wall / n * 1000:6.2f} ms wall  {own_cpu / n * 1000:6.2f} ms CPU per message (kept connections)")
-        for slots in sorted({1, concurrency}):
-            dd_wall, dd_cpu, report = one_round(folder, sink, n, slots)
-            print(f"  deliver_due, concurrency {slots:3d}: {report.messages:,} messages  {n / dd_wall:7,.0f}/s  "
-                  f"{dd_wall / n * 1000:6.2f} ms wall  {dd_cpu / n * 1000:6.2f} ms CPU per message  "
-                  f"(x{dd_wall / bare_wall:.2f} wall, x{dd_cpu / bare_cpu:.2f} CPU of the bare loop; "
-                  f"x{dd_cpu / own_cpu:.2f} CPU of its send path alone)")
+            return one.submit(loop).result()
+
+    def deliverer(slots: int):
+        def run() -> tuple[float, float]:
+            wall, cpu, report = one_round(folder, sink, n, slots)
+            assert report.messages == n, report
+            return wall, cpu
+        return run
+
+    ways = {"bare Apprise().notify loop": bare, "its plugin alone": plugin_alone,
+            "drawwatch's send path alone": own_path,
+            **{f"deliver_due, concurrency {slots}": deliverer(slots) for slots in sorted({1, concurrency})}}
+    sink = Sink(0.0)
+    try:
+        title, body = the_message(folder, sink)
+        one_round(folder, sink, 50, concurrency)  # warm: imports, templates, pools
+        runs = [{name: way() for name, way in ways.items()} for _ in range(repeats)]
     finally:
         sink.stop()
+    median = statistics.median
+    print(f"  {n:,} messages each way, medians of {repeats} repeats (ratios taken within a repeat):")
+    for name in ways:
+        wall, cpu = median(r[name][0] for r in runs), median(r[name][1] for r in runs)
+        line = (f"  {name + ':':31s} {n / wall:6,.0f}/s  {wall / n * 1000:5.2f} ms wall  "
+                f"{cpu / n * 1000:5.2f} ms CPU per message")
+        if name.startswith("deliver_due"):
+            ratio = [(r[name][0] / r["bare Apprise().notify loop"][0], r[name][1] / r["bare Apprise().notify loop"][1],
+                      r[name][1] / r["drawwatch's send path alone"][1]) for r in runs]
+            line += (f"  (x{median(w for w, _, _ in ratio):.2f} wall, x{median(c for _, c, _ in ratio):.2f} CPU of the "
+                     f"bare loop, each repeat's: {', '.join(f'x{w:.2f}' for w, _, _ in ratio)} wall; "
+                     f"x{median(o for _, _, o in ratio):.2f} CPU of its send path alone)")
+        print(line)
 
 
 def bench_latency(folder: Path, n: int, concurrency: int, latency: float) -> None:
@@ -333,6 +353,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--processes", default="1,2,4")
+    parser.add_argument("--repeats", type=int, default=3, help="(a): each way of sending measured this many times")
     parser.add_argument("--skip", choices=("overhead", "latency", "processes", "kill"), action="append", default=[])
     args = parser.parse_args()
     latency = args.latency_ms / 1000
@@ -341,7 +362,7 @@ def main() -> None:
         folder = Path(tmp)
         if "overhead" not in args.skip:
             print("(a) per-message overhead on a sink that answers at once (SQLite)")
-            bench_overhead(folder, args.alerts, 8)
+            bench_overhead(folder, args.alerts, 8, args.repeats)
         if "latency" not in args.skip:
             print("(b) one deliverer on a slow channel (SQLite)")
             bench_latency(folder, args.alerts, args.concurrency, latency)
