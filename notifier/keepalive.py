@@ -3,7 +3,8 @@
 Apprise's HTTP plugins call ``requests.post``/``requests.request``, which build a session
 for that one call and close it: every message opens a new TCP connection (and, to an
 https channel such as Slack's webhooks, does a new TLS handshake), and pays for a
-session's set-up. Both cost more CPU than everything else drawwatch does for a message.
+session's set-up: on a loopback webhook a send took 1.92 ms of CPU that way and 1.27 ms
+over a kept connection (bench/scale.py compares the two).
 In drawwatch's send threads (``notifier.send``), those calls go through the thread's own
 session instead, and every send thread's session draws on one pool of connections (one
 ``HTTPAdapter``; urllib3's pools hand a connection to one thread at a time), so a message
