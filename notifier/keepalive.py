@@ -19,8 +19,9 @@ closed is noticed by urllib3 before it is reused, and a new one opened.
 
 The environment (proxies, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``) is read once per channel
 host in a send thread, not at every message: requests scans every environment variable
-twice per call to find them, a third of the cost of a send on a fast channel. A change to
-the environment of a running process is therefore not seen, as no service expects it to be.
+twice per call to find them, 0.1-0.25 ms of a 0.6-0.8 ms send to a loopback webhook (with
+about 90 variables set). A change to the environment of a running process is therefore
+not seen, as no service expects it to be.
 """
 from __future__ import annotations
 
