@@ -1,12 +1,14 @@
 """The deliverer keeps its HTTP connections open (notifier.keepalive), for real: a webhook on
 127.0.0.1 speaking HTTP/1.1 counts the TCP connections a round of real Express Entry alerts
 came over, and sets a cookie no later message may carry; a proxy named in the environment
-is still used. Apprise sends every message, as in production.
+is still used; a connection the server dropped is not reused. Apprise sends every
+message, as in production.
 """
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -18,9 +20,10 @@ from tests.test_delivery import CEC_520, deliver, outbox, settings, store_with
 
 class Recorder:
     """An HTTP/1.1 server that answers 200 (with a cookie) and keeps, per request, the
-    client's port (one per TCP connection), the request line and the Cookie header."""
+    client's port (one per TCP connection), the request line and the Cookie header; with
+    ``hang_up``, it closes each connection after answering."""
 
-    def __init__(self):
+    def __init__(self, hang_up: bool = False):
         self.seen: list[tuple[int, str, str | None]] = []
         self._lock = threading.Lock()
         recorder = self
@@ -39,6 +42,9 @@ class Recorder:
                 self.send_header("Set-Cookie", "visitor=" + self.path.strip("/").replace("/", "-") + "; Path=/")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                # A server that drops an idle connection without having said so (no
+                # "Connection: close"), as a channel's load balancer does after a while.
+                self.close_connection = hang_up
 
         self.server = loopback_server(Handler)
         self.port = self.server.server_address[1]
@@ -65,6 +71,19 @@ def test_a_round_goes_over_kept_connections_and_no_cookie_rides_along(engine, re
     assert len({port for port, _, _ in recorder.seen}) <= 2, recorder.seen
     # Every answer set a cookie; a fresh session per message would never send one back.
     assert [cookie for _, _, cookie in recorder.seen] == [None] * 8
+
+
+def test_a_connection_the_server_dropped_is_not_reused():
+    recorder = Recorder(hang_up=True)
+    try:
+        url = f"json://127.0.0.1:{recorder.port}/hook"
+        for _ in range(3):
+            outcome = asyncio.run(send_to_url(url, "test", {"subscriber": "s"}, settings()))
+            assert outcome.ok, outcome.error
+            time.sleep(0.05)  # the server has hung up by the next message
+    finally:
+        recorder.stop()
+    assert len(recorder.seen) == 3 and len({port for port, _, _ in recorder.seen}) == 3
 
 
 def test_a_proxy_named_in_the_environment_is_used(monkeypatch, recorder):
