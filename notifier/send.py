@@ -82,10 +82,10 @@ def plugin_for(url: str):
     A URL in one of Apprise's own schemes is parsed and its plugin made as
     ``Apprise.instantiate`` makes it, without the two log lines that function formats
     whatever the log level (the URL with its secrets masked, then the plugin's own URL):
-    on a fast channel they were a sixth of a message's CPU. Anything else (a service's
-    native https URL, a disabled plugin, a URL the plugin refuses) goes through
-    ``Apprise.instantiate``, which logs why. The plugins share one asset, as those of an
-    ``Apprise`` object do.
+    in a profile of a delivery round they were a third of the event loop's time.
+    Anything else (a service's native https URL, a disabled plugin, a URL the plugin
+    refuses) goes through ``Apprise.instantiate``, which logs why. The plugins share one
+    asset, as those of an ``Apprise`` object do.
     """
     global _asset
     import apprise  # deferred: Apprise loads only where a URL is checked or sent
