@@ -269,7 +269,8 @@ def fill_outbox(engine, url: str, wanted: int) -> int:
 def bench_delivery(m: int, concurrency: int | None, folder: Path, latency: float = 0.0) -> None:
     import apprise
 
-    from notifier.deliver import _item, deliver_due
+    from notifier.deliver import _item_of, deliver_due
+    from notifier.render import draw_context
     from notifier.render import render as render_message
     from store.models import Draw
 
@@ -286,7 +287,7 @@ def bench_delivery(m: int, concurrency: int | None, folder: Path, latency: float
         with session(engine) as s:
             sent = s.exec(select(func.count()).select_from(Notification).where(Notification.status == "sent")).one()
             note = s.exec(select(Notification).order_by(Notification.id)).first()
-            body_context = _item(note, s.get(Draw, note.draw_id), "subscriber")
+            body_context = _item_of(note, draw_context(s.get(Draw, note.draw_id)), "subscriber")
         engine.dispose()
         print(f"  deliver_due, concurrency {settings.delivery.concurrency}: {queued:,} rows, {report}; "
               f"sink counted {sink.posts:,} POSTs; {sent:,} rows marked sent")

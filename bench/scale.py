@@ -47,9 +47,9 @@ from sqlalchemy import text  # noqa: E402
 from sqlmodel import func, select  # noqa: E402
 
 from configfile import Settings  # noqa: E402
-from notifier.deliver import _item, deliver_due  # noqa: E402
+from notifier.deliver import _item_of, deliver_due  # noqa: E402
 from notifier import keepalive  # noqa: E402
-from notifier.render import render  # noqa: E402
+from notifier.render import draw_context, render  # noqa: E402
 from notifier.send import plugin_for  # noqa: E402
 from notifier.wake import notify_outbox  # noqa: E402
 from bench.outbox_load import alert_path, load, release  # noqa: E402
@@ -87,7 +87,7 @@ def the_message(folder: Path, sink: Sink) -> tuple[str, str]:
     load(engine, sink.url, 1)
     with open_session(engine) as s:
         note = s.exec(select(Notification)).one()
-        context = _item(note, s.get(Draw, note.draw_id), "s0")
+        context = _item_of(note, draw_context(s.get(Draw, note.draw_id)), "s0")
     engine.dispose()
     return render("alert", "text", context)
 

@@ -199,20 +199,16 @@ def _claim(conn: Connection, wanted: int, now: dt.datetime, draws: dict[int, dic
         # pile of waiting digest rows never crowds out an immediate alert.
         next_slot = digest_slot(subscribers[subscriber_id].profile, now) + dt.timedelta(days=1)
         conn.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(later))
-                        .values(status="pending", claim=None, next_attempt_at=next_slot))
+                     .values(status="pending", claim=None, next_attempt_at=next_slot))
     if withdrawn:
         conn.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(withdrawn))
-                        .values(status="withdrawn", claim=None, last_error="the subscriber was removed"))
+                     .values(status="withdrawn", claim=None, last_error="the subscriber was removed"))
     return messages, more
 
 
-def _item(note: Notification | Row, draw: Draw, subscriber: str) -> dict:
-    """The template context of one outbox row."""
-    return _item_of(note, draw_context(draw), subscriber)
-
-
 def _item_of(note: Notification | Row, draw: dict, subscriber: str) -> dict:
-    # ``draw`` is shared by the round's messages of that draw: the sandbox keeps templates from changing it.
+    """The template context of one outbox row; ``draw``: its draw's ``draw_context``, shared
+    by the round's messages of that draw (the sandbox keeps templates from changing it)."""
     return {"subscriber": subscriber, "kind": note.kind, "draw": draw, "reasons": note.reasons,
             "unmet": note.unmet, "interests": note.interests, "changes": change_list(note.changes or {}),
             "still": bool(note.interests)}

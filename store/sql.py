@@ -49,6 +49,7 @@ class SqliteReader:
     def __init__(self, path: Path, lock_timeout: float):
         self.path, self.lock_timeout = path, lock_timeout
         self.conn = sqlite.connect_read_only(path, lock_timeout)
+        self._tables: set[str] = set()  # seen to exist (``status`` asks once per source)
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         try:
@@ -59,7 +60,11 @@ class SqliteReader:
             raise DatabaseError(sqlite.explain(exc, self.path, self.lock_timeout)) from None
 
     def has_table(self, name: str) -> bool:
-        return bool(self.rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name", {"name": name}))
+        if name not in self._tables:
+            if not self.rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name", {"name": name}):
+                return False
+            self._tables.add(name)
+        return True
 
     def close(self) -> None:
         self.conn.close()

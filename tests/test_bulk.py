@@ -41,9 +41,8 @@ KEYS = [c.key for c in Notification.__table__.columns if c.key != "id"]
 
 
 def _read(session, draw_id: int) -> list[tuple]:
-    keys = KEYS
     session.expire_all()
-    return [tuple(getattr(n, k) for k in keys)
+    return [tuple(getattr(n, k) for k in KEYS)
             for n in session.exec(select(Notification).where(Notification.draw_id == draw_id)
                                    .order_by(Notification.subscriber_id))]
 
@@ -76,12 +75,12 @@ def test_rows_and_columns_read_back_as_the_orm_writes_them(store_session):
         write({k: [] for k in varying})
     s.commit()
 
-    def same(rows, ids, draw_id):  # the subscriber and draw ids of the ORM's rows, for comparison
+    assert KEYS[:2] == ["subscriber_id", "draw_id"]
+
+    def same(rows, ids):  # with the subscriber and draw ids of the ORM's rows, for comparison
         swap = dict(zip(ids, orm_ids))
         return [(swap[r[0]], orm_draw, *r[2:]) for r in rows]
 
-    assert KEYS[:2] == ["subscriber_id", "draw_id"]
-
-    assert same(_read(s, rows_draw), rows_ids, rows_draw) == expected
-    assert same(_read(s, columns_draw), columns_ids, columns_draw) == expected
-    assert same(_read(s, chunks_draw), chunks_ids, chunks_draw) == expected
+    assert same(_read(s, rows_draw), rows_ids) == expected
+    assert same(_read(s, columns_draw), columns_ids) == expected
+    assert same(_read(s, chunks_draw), chunks_ids) == expected
