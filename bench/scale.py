@@ -48,7 +48,7 @@ from sqlmodel import func, select  # noqa: E402
 
 from configfile import Settings  # noqa: E402
 from notifier.deliver import _item_of, deliver_due  # noqa: E402
-from notifier import keepalive  # noqa: E402
+from notifier import keepalive, send  # noqa: E402
 from notifier.render import draw_context, render  # noqa: E402
 from notifier.send import plugin_for  # noqa: E402
 from notifier.wake import notify_outbox  # noqa: E402
@@ -68,14 +68,23 @@ def sent(engine) -> int:
 # -- (a) and (b): one deliverer in this process -------------------------------------------
 
 
-def one_round(folder: Path, sink: Sink, n: int, concurrency: int) -> tuple[float, float, object]:
-    """(wall s, CPU s, report) of one ``deliver_due`` draining ``n`` alerts on SQLite."""
+def one_round(folder: Path, sink: Sink, n: int, concurrency: int,
+              send_processes: int = 0) -> tuple[float, float, object]:
+    """(wall s, CPU s, report) of one ``deliver_due`` draining ``n`` alerts on SQLite; the
+    CPU of its send processes included, started by an earlier round (the service keeps them)."""
     engine = make_engine(f"sqlite:///{folder / f'one-{time.monotonic_ns()}.db'}")
     load(engine, sink.url, n)
-    settings = Settings.model_validate({"delivery": {"concurrency": concurrency}})
+    settings = Settings.model_validate({"delivery": {"concurrency": concurrency, "send_processes": send_processes}})
+    helpers = send.senders(settings.delivery).pids() if send_processes else []
     cpu, wall = time.process_time(), time.perf_counter()
+    helpers_cpu = sum(map(cpu_seconds, helpers))
     report = asyncio.run(deliver_due(engine, settings))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if helpers:
+        helpers_cpu = sum(map(cpu_seconds, helpers)) - helpers_cpu
+        print(f"    (the deliverer's own CPU {cpu / n * 1000:.2f} ms per message, its send processes' "
+              f"{helpers_cpu / n * 1000:.2f} ms)")
+        cpu += helpers_cpu
     assert sent(engine) == n, report
     engine.dispose()
     return wall, cpu, report
@@ -157,20 +166,22 @@ def bench_overhead(folder: Path, n: int, concurrency: int, repeats: int) -> None
         print(line)
 
 
-def bench_latency(folder: Path, n: int, concurrency: int, latency: float) -> None:
+def bench_latency(folder: Path, n: int, concurrency: int, latency: float, send_processes: list[int]) -> None:
     import apprise
 
     sink = Sink(latency)
     try:
         title, body = the_message(folder, sink)
-        one_round(folder, sink, 50, concurrency)
-        sink_cpu = sink.cpu()
-        wall, cpu, report = one_round(folder, sink, n, concurrency)
-        sink_cpu = sink.cpu() - sink_cpu
-        print(f"  deliver_due, concurrency {concurrency}, sink answering after {latency * 1000:g} ms: "
-              f"{report.messages:,} messages in {wall:.2f} s = {n / wall:,.0f}/s "
-              f"(concurrency / latency = {concurrency / latency:,.0f}/s); {cpu / n * 1000:.2f} ms CPU per message, "
-              f"the sink's {sink_cpu / n * 1000:.2f} ms")
+        for procs in send_processes:
+            one_round(folder, sink, 50, concurrency, procs)
+            sink_cpu = sink.cpu()
+            wall, cpu, report = one_round(folder, sink, n, concurrency, procs)
+            sink_cpu = sink.cpu() - sink_cpu
+            where = f"{procs} send processes" if procs else "sending in its own threads"
+            print(f"  deliver_due, concurrency {concurrency}, {where}, sink answering after {latency * 1000:g} ms: "
+                  f"{report.messages:,} messages in {wall:.2f} s = {n / wall:,.0f}/s "
+                  f"(concurrency / latency = {concurrency / latency:,.0f}/s); {cpu / n * 1000:.2f} ms CPU per "
+                  f"message, the sink's {sink_cpu / n * 1000:.2f} ms")
 
         # The ceiling of one interpreter: the same sends with nothing of drawwatch around them,
         # the URL's plugin alone in as many threads as deliver_due has messages in flight.
@@ -353,6 +364,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--processes", default="1,2,4")
+    parser.add_argument("--send-processes", default=f"0,{os.cpu_count()}",
+                        help="(b): [delivery] send_processes to measure (0: the deliverer's own threads)")
     parser.add_argument("--repeats", type=int, default=3, help="(a): each way of sending measured this many times")
     parser.add_argument("--skip", choices=("overhead", "latency", "processes", "kill"), action="append", default=[])
     args = parser.parse_args()
@@ -365,7 +378,8 @@ def main() -> None:
             bench_overhead(folder, args.alerts, 8, args.repeats)
         if "latency" not in args.skip:
             print("(b) one deliverer on a slow channel (SQLite)")
-            bench_latency(folder, args.alerts, args.concurrency, latency)
+            bench_latency(folder, args.alerts, args.concurrency, latency,
+                          [int(c) for c in args.send_processes.split(",")])
         if {"processes", "kill"} - set(args.skip):
             bindir = find_bindir()
             if bindir is None:

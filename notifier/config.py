@@ -6,7 +6,8 @@ notifier an object holding these sections and the subscribers (``NotifierConfig`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+import os
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -19,6 +20,28 @@ class _Strict(BaseModel):
 
 class DeliverySettings(_Strict):
     concurrency: int = Field(8, ge=1, le=256)  # messages in flight at once
+    # Processes that do the sending for the deliverer (notifier.sendprocs); 0: its own
+    # threads. "auto": one per CPU once concurrency is 64 or more (see ``processes``).
+    send_processes: int | Literal["auto"] = "auto"
+
+    @field_validator("send_processes", mode="before")
+    @classmethod
+    def _send_processes(cls, value):
+        if value != "auto" and (type(value) is not int or not 0 <= value <= 64):
+            raise ValueError(f'must be "auto" or a number of processes from 0 to 64, not {value!r}')
+        return value
+
+    @property
+    def processes(self) -> int:
+        """``send_processes`` as a number. One process's send threads top out at 700-1000
+        messages/s on a 2-CPU machine, however many there are (bench/scale.py part (b)),
+        so "auto" spreads the sends over every CPU once there are 32 in flight per CPU's
+        process, at least two of them; below that the deliverer's own threads send as fast
+        with less CPU (each send's hand-over to another process costs some)."""
+        if self.send_processes != "auto":
+            return self.send_processes
+        processes = min(os.cpu_count() or 1, self.concurrency // 32)
+        return processes if processes >= 2 else 0
     max_attempts: int = Field(6, ge=1, le=100)  # then the row is marked failed
     backoff: float = Field(60.0, gt=0, le=86400)  # seconds before the first retry; doubles each time
     backoff_max: float = Field(3600.0, gt=0, le=7 * 86400)

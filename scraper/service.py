@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from notifier.deliver import deliver_due, send_operator
+from notifier.send import stop_senders
 from notifier.wake import OutboxWaiter
 from scraper.crawl import EXIT_FAILED, CrawlOutcome, crawl_source, describe, exit_status, make_runner
 from scraper.schedule import effective_jitter, first_run, make_trigger
@@ -314,6 +315,7 @@ class Service:
             await self._bounded(sender, "the delivery in progress")
             # What the last crawls found goes out now rather than at the next start.
             await self._bounded(self.send_due(), "the last delivery round")
+            await self._bounded(asyncio.to_thread(stop_senders), "the send processes' last sends")
         await self._let_go(keeper)  # the crawls are over: another process may take the sources now
         self.scheduler.shutdown(wait=False)
         if web is not None:

@@ -82,6 +82,19 @@ def mailbox():
     box.stop()
 
 
+@pytest.fixture(params=[0, 2], ids=["own-threads", "send-processes"])
+def send_processes(request):
+    """``[delivery] send_processes`` for a delivery test run both ways: in the deliverer's
+    own send threads, and in 2 send processes (notifier.sendprocs), which must then have
+    answered the test's sends; they are ended after the test."""
+    from notifier.send import stop_senders
+
+    yield request.param
+    ended = stop_senders()
+    if request.param:
+        assert ended is not None and ended.answered > 0, "no send went through the send processes"
+
+
 @pytest.fixture
 def hooks():
     """Webhook endpoints on 127.0.0.1 (tests/webhooks.py) keeping what they were sent."""

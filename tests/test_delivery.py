@@ -110,9 +110,9 @@ def parts(msg: email.message.EmailMessage) -> tuple[str, str]:
 # -- email ----------------------------------------------------------------------------
 
 
-def test_email_alert_states_the_draw_the_reasons_and_the_official_link(engine, mailbox):
+def test_email_alert_states_the_draw_the_reasons_and_the_official_link(engine, mailbox, send_processes):
     store_with(engine, {"name": "ana", "urls": [mailbox.url("ana@example.org")], **CEC_520})
-    report = deliver(engine, settings())
+    report = deliver(engine, settings(send_processes=send_processes))
     assert (report.messages, report.sent, report.retrying, report.failed) == (2, 2, 0, 0)
     mailbox.wait("ana@example.org", 2)
     mails = {key_of(m["subject"]): m for m in mailbox.raw}
@@ -138,7 +138,7 @@ def test_email_alert_states_the_draw_the_reasons_and_the_official_link(engine, m
     rows = outbox(engine, "ana")
     assert sorted(rows) == ["410", "411"]
     assert all(r.status == "sent" and r.attempts == 1 and r.sent_at and r.delivered == [0] for r in rows.values())
-    assert deliver(engine, settings()).messages == 0  # sent is final: nothing goes twice
+    assert deliver(engine, settings(send_processes=send_processes)).messages == 0  # sent is final: nothing goes twice
     assert len(mailbox.messages) == 2
 
 
@@ -149,7 +149,8 @@ OVERRIDE_TXT = "{{ draw.title }} / {{ sample }}\n"
 SAMPLE = "Maîtres d'hôtel & hosts/hostesses <NOC 64300>"
 
 
-def test_html_is_escaped_in_email_and_plain_elsewhere_with_override_templates(tmp_path, engine, mailbox, hooks):
+def test_html_is_escaped_in_email_and_plain_elsewhere_with_override_templates(tmp_path, engine, mailbox, hooks,
+                                                                             send_processes):
     """No draw in tests/data holds a character HTML must escape (the titles, URLs,
     regions and NOC codes of every Express Entry and Ontario snapshot were checked), so
     override templates in a ``[templates] directory`` carry one: the real NOC 2021 title
@@ -161,7 +162,8 @@ def test_html_is_escaped_in_email_and_plain_elsewhere_with_override_templates(tm
     (folder / "alert.html").write_text(f'{{% set sample = "{SAMPLE}" %}}' + OVERRIDE_HTML, encoding="utf-8")
     (folder / "alert.txt").write_text(f'{{% set sample = "{SAMPLE}" %}}' + OVERRIDE_TXT, encoding="utf-8")
     config = tmp_path / "config.toml"
-    config.write_text('[templates]\ndirectory = "tpl"\n[delivery]\ntimeout = 5\n', encoding="utf-8")
+    config.write_text(f'[templates]\ndirectory = "tpl"\n[delivery]\ntimeout = 5\nsend_processes = {send_processes}\n',
+                      encoding="utf-8")
     loaded = load_config(config)
     assert loaded.templates.directory == folder
 
@@ -181,14 +183,14 @@ def test_html_is_escaped_in_email_and_plain_elsewhere_with_override_templates(tm
 # -- webhooks -------------------------------------------------------------------------
 
 
-def test_each_webhook_gets_the_format_its_channel_takes(engine, hooks):
+def test_each_webhook_gets_the_format_its_channel_takes(engine, hooks, send_processes):
     store_with(engine, {"name": "ben", **CEC_520, "urls": [
         hooks.mattermost_url("mmtoken0123"),  # Mattermost: Slack-style {"text"}, plain text
         hooks.rocketchat_url("hookid", "hooksecret"),  # Rocket.Chat: Slack-style {"text"}, markdown
         hooks.json_url("/json"),  # Apprise JSON: any format, text by default
         hooks.json_url("/json-md", "format=markdown"),  # ... or the one the URL asks for
     ]})
-    report = deliver(engine, settings())
+    report = deliver(engine, settings(send_processes=send_processes))
     assert (report.sent, report.retrying) == (2, 0)
 
     mattermost = {key_of(p["text"]): p for p in hooks.to("/hooks/mmtoken0123")}
@@ -229,7 +231,7 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-def test_failing_channels_are_retried_with_backoff_then_failed(tmp_path, engine, hooks):
+def test_failing_channels_are_retried_with_backoff_then_failed(tmp_path, engine, hooks, send_processes):
     dead = free_port()  # nothing listens there: connection refused
     hooks.status["/hooks/t0psecrettoken"] = 500
     refused_url = f"json://bob:s3cretpw@127.0.0.1:{dead}/hook"
@@ -239,7 +241,7 @@ def test_failing_channels_are_retried_with_backoff_then_failed(tmp_path, engine,
                {"name": "refused", "urls": [refused_url], **everything},
                {"name": "broken", "urls": [hooks.mattermost_url("t0psecrettoken")], **everything},
                {"name": "split", "urls": [hooks.json_url("/split"), f"json://127.0.0.1:{dead}/split"], **everything})
-    config = settings(max_attempts=3, backoff=60, backoff_max=3600)
+    config = settings(max_attempts=3, backoff=60, backoff_max=3600, send_processes=send_processes)
     secrets = ("s3cretpw", "t0psecrettoken")
     t0 = utcnow()
 

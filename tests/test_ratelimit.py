@@ -63,11 +63,12 @@ def hook():
     stop_server(server.server)
 
 
-def test_a_webhook_answering_429_waits_for_its_retry_after_and_holds_back_no_one_else(engine, hook):
+def test_a_webhook_answering_429_waits_for_its_retry_after_and_holds_back_no_one_else(engine, hook, send_processes):
     hook.answer["/busy"] = (429, "120")
     store_with(engine, {"name": "busy", "urls": [hook.url("/busy")], **EVERYTHING},
                {"name": "calm", "urls": [hook.url("/calm")], **EVERYTHING})
-    config = settings(concurrency=1, backoff=60)  # one at a time: the channel's other alerts come after it answered
+    # One at a time: the channel's other alerts come after it answered.
+    config = settings(concurrency=1, backoff=60, send_processes=send_processes)
     t0 = utcnow()
 
     report = deliver(engine, config, now=t0)
@@ -120,7 +121,7 @@ class BusyMailbox(Mailbox):
 
 
 @pytest.mark.parametrize("code", [421, 451])
-def test_a_mail_server_answering_try_later_holds_back_its_mail_only(engine, hook, mailbox, code):
+def test_a_mail_server_answering_try_later_holds_back_its_mail_only(engine, hook, mailbox, code, send_processes):
     """Two subscribers mail through the busy server: it is one channel, so after its first
     refusal the rest of its mail waits untried. Mail through another server and a webhook
     go out at once."""
@@ -131,7 +132,7 @@ def test_a_mail_server_answering_try_later_holds_back_its_mail_only(engine, hook
                    {"name": "ben", "urls": [busy.url("ben@example.org")], **EVERYTHING},
                    {"name": "cy", "urls": [mailbox.url("cy@example.org")], **EVERYTHING},
                    {"name": "dee", "urls": [hook.url("/dee")], **EVERYTHING})
-        config = settings(concurrency=1, backoff=60)
+        config = settings(concurrency=1, backoff=60, send_processes=send_processes)
         t0 = utcnow()
         report = deliver(engine, config, now=t0)
         assert (report.messages, report.sent, report.retrying, report.failed) == (12, 6, 6, 0)
