@@ -8,9 +8,11 @@ Prints:
       Apprise plugin alone, without the Apprise object's dispatch; and drawwatch's own send
       path alone (that plugin over kept connections), the floor of its overhead.
   (b) latency: ``deliver_due`` with ``--concurrency`` slots on a sink answering after
-      ``--latency-ms``: messages/s next to concurrency / latency, and next to the ceiling
-      of one interpreter: the URL's Apprise plugin alone in as many threads, and
-      drawwatch's send path alone in as many threads.
+      ``--latency-ms``, for each ``--send-processes`` value (sending in the deliverer's
+      own threads, then in send processes: "auto", one per CPU at concurrency 64): messages/s
+      next to concurrency / latency, CPU per message (the send processes' included, and
+      shown apart); then the ceiling of one interpreter: the URL's Apprise plugin alone in
+      as many threads, and drawwatch's send path alone in as many threads.
   (c) processes: a throw-away PostgreSQL (as tests/pg.py starts it), 1, 2 and 4
       ``drawwatch serve --role deliverer`` processes, ``--alerts`` pending alerts
       committed at once (their commit wakes the deliverers): messages/s per process
@@ -24,7 +26,7 @@ Every alert goes to its own webhook path on the sink, so the sink's counts say w
 alert came how often.
 
 Run:  python bench/scale.py [--alerts 3000] [--latency-ms 50] [--concurrency 64]
-      [--processes 1,2,4] [--repeats 3] [--skip overhead --skip latency --skip processes --skip kill]
+      [--send-processes 0,auto] [--processes 1,2,4] [--repeats 3] [--skip overhead --skip latency --skip processes --skip kill]
 """
 from __future__ import annotations
 
@@ -69,25 +71,22 @@ def sent(engine) -> int:
 
 
 def one_round(folder: Path, sink: Sink, n: int, concurrency: int,
-              send_processes: int = 0) -> tuple[float, float, object]:
-    """(wall s, CPU s, report) of one ``deliver_due`` draining ``n`` alerts on SQLite; the
-    CPU of its send processes included, started by an earlier round (the service keeps them)."""
+              send_processes: int | str = 0) -> tuple[float, float, object, float]:
+    """(wall s, CPU s, report, CPU s of the send processes) of one ``deliver_due`` draining
+    ``n`` alerts on SQLite. The CPU includes the send processes', which an earlier round
+    started (the service keeps them)."""
     engine = make_engine(f"sqlite:///{folder / f'one-{time.monotonic_ns()}.db'}")
     load(engine, sink.url, n)
     settings = Settings.model_validate({"delivery": {"concurrency": concurrency, "send_processes": send_processes}})
-    helpers = send.senders(settings.delivery).pids() if send_processes else []
+    helpers = send.senders(settings.delivery).pids() if settings.delivery.processes else []
     cpu, wall = time.process_time(), time.perf_counter()
     helpers_cpu = sum(map(cpu_seconds, helpers))
     report = asyncio.run(deliver_due(engine, settings))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    if helpers:
-        helpers_cpu = sum(map(cpu_seconds, helpers)) - helpers_cpu
-        print(f"    (the deliverer's own CPU {cpu / n * 1000:.2f} ms per message, its send processes' "
-              f"{helpers_cpu / n * 1000:.2f} ms)")
-        cpu += helpers_cpu
+    helpers_cpu = sum(map(cpu_seconds, helpers)) - helpers_cpu
     assert sent(engine) == n, report
     engine.dispose()
-    return wall, cpu, report
+    return wall, cpu + helpers_cpu, report, helpers_cpu
 
 
 def the_message(folder: Path, sink: Sink) -> tuple[str, str]:
@@ -136,7 +135,7 @@ def bench_overhead(folder: Path, n: int, concurrency: int, repeats: int) -> None
 
     def deliverer(slots: int):
         def run() -> tuple[float, float]:
-            wall, cpu, report = one_round(folder, sink, n, slots)
+            wall, cpu, report, _ = one_round(folder, sink, n, slots)
             assert report.messages == n, report
             return wall, cpu
         return run
@@ -166,7 +165,7 @@ def bench_overhead(folder: Path, n: int, concurrency: int, repeats: int) -> None
         print(line)
 
 
-def bench_latency(folder: Path, n: int, concurrency: int, latency: float, send_processes: list[int]) -> None:
+def bench_latency(folder: Path, n: int, concurrency: int, latency: float, send_processes: list[int | str]) -> None:
     import apprise
 
     sink = Sink(latency)
@@ -175,13 +174,17 @@ def bench_latency(folder: Path, n: int, concurrency: int, latency: float, send_p
         for procs in send_processes:
             one_round(folder, sink, 50, concurrency, procs)
             sink_cpu = sink.cpu()
-            wall, cpu, report = one_round(folder, sink, n, concurrency, procs)
+            wall, cpu, report, helpers_cpu = one_round(folder, sink, n, concurrency, procs)
             sink_cpu = sink.cpu() - sink_cpu
-            where = f"{procs} send processes" if procs else "sending in its own threads"
+            count = Settings.model_validate({"delivery": {"concurrency": concurrency, "send_processes": procs}}
+                                            ).delivery.processes
+            where = (f"send_processes = {procs!r}: " + (f"{count} send processes" if count else "its own threads"))
             print(f"  deliver_due, concurrency {concurrency}, {where}, sink answering after {latency * 1000:g} ms: "
                   f"{report.messages:,} messages in {wall:.2f} s = {n / wall:,.0f}/s "
                   f"(concurrency / latency = {concurrency / latency:,.0f}/s); {cpu / n * 1000:.2f} ms CPU per "
-                  f"message, the sink's {sink_cpu / n * 1000:.2f} ms")
+                  f"message" + (f" ({(cpu - helpers_cpu) / n * 1000:.2f} ms the deliverer's, "
+                                f"{helpers_cpu / n * 1000:.2f} ms its send processes')" if count else "")
+                  + f", the sink's {sink_cpu / n * 1000:.2f} ms")
 
         # The ceiling of one interpreter: the same sends with nothing of drawwatch around them,
         # the URL's plugin alone in as many threads as deliver_due has messages in flight.
@@ -224,7 +227,8 @@ class Cluster:
         # A send takes at most timeout + 5 s: the lease must be longer (docs/service.md).
         self.config.write_text(
             f'[database]\nurl = "{self.url}"\n'
-            f"[delivery]\nconcurrency = {concurrency}\ntimeout = {timeout:g}\nlease = {lease:g}\n"
+            # Each deliverer one process (no send processes): (c) measures how deliverers scale.
+            f"[delivery]\nconcurrency = {concurrency}\ntimeout = {timeout:g}\nlease = {lease:g}\nsend_processes = 0\n"
             "[service]\ndelivery_interval = 2\nshutdown_timeout = 10\n"
             '[logging]\nlevel = "INFO"\n', encoding="utf-8")
         self.procs: list[ServiceProcess] = []
@@ -364,8 +368,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--processes", default="1,2,4")
-    parser.add_argument("--send-processes", default=f"0,{os.cpu_count()}",
-                        help="(b): [delivery] send_processes to measure (0: the deliverer's own threads)")
+    parser.add_argument("--send-processes", default="0,auto",
+                        help="(b): the [delivery] send_processes values to measure, in turn (0: the deliverer's own threads)")
     parser.add_argument("--repeats", type=int, default=3, help="(a): each way of sending measured this many times")
     parser.add_argument("--skip", choices=("overhead", "latency", "processes", "kill"), action="append", default=[])
     args = parser.parse_args()
@@ -379,7 +383,7 @@ def main() -> None:
         if "latency" not in args.skip:
             print("(b) one deliverer on a slow channel (SQLite)")
             bench_latency(folder, args.alerts, args.concurrency, latency,
-                          [int(c) for c in args.send_processes.split(",")])
+                          [int(c) if c.isdigit() else c for c in args.send_processes.split(",")])
         if {"processes", "kill"} - set(args.skip):
             bindir = find_bindir()
             if bindir is None:
