@@ -89,6 +89,11 @@ def one_round(folder: Path, sink: Sink, n: int, concurrency: int,
     return wall, cpu + helpers_cpu, report, helpers_cpu
 
 
+def resident_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
 def the_message(folder: Path, sink: Sink) -> tuple[str, str]:
     """The title and body ``deliver_due`` sends for the loaded alert (json:// takes text)."""
     engine = make_engine(f"sqlite:///{folder / f'message-{time.monotonic_ns()}.db'}")
@@ -176,8 +181,9 @@ def bench_latency(folder: Path, n: int, concurrency: int, latency: float, send_p
             sink_cpu = sink.cpu()
             wall, cpu, report, helpers_cpu = one_round(folder, sink, n, concurrency, procs)
             sink_cpu = sink.cpu() - sink_cpu
-            count = Settings.model_validate({"delivery": {"concurrency": concurrency, "send_processes": procs}}
-                                            ).delivery.processes
+            delivery = Settings.model_validate({"delivery": {"concurrency": concurrency, "send_processes": procs}}
+                                               ).delivery
+            count = delivery.processes
             where = (f"send_processes = {procs!r}: " + (f"{count} send processes" if count else "its own threads"))
             print(f"  deliver_due, concurrency {concurrency}, {where}, sink answering after {latency * 1000:g} ms: "
                   f"{report.messages:,} messages in {wall:.2f} s = {n / wall:,.0f}/s "
@@ -185,6 +191,9 @@ def bench_latency(folder: Path, n: int, concurrency: int, latency: float, send_p
                   f"message" + (f" ({(cpu - helpers_cpu) / n * 1000:.2f} ms the deliverer's, "
                                 f"{helpers_cpu / n * 1000:.2f} ms its send processes')" if count else "")
                   + f", the sink's {sink_cpu / n * 1000:.2f} ms")
+            if count:
+                print("    resident memory of each send process: " + ", ".join(
+                    f"{resident_mib(pid):.0f} MiB" for pid in send.senders(delivery).pids()))
 
         # The ceiling of one interpreter: the same sends with nothing of drawwatch around them,
         # the URL's plugin alone in as many threads as deliver_due has messages in flight.
