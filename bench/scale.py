@@ -197,13 +197,13 @@ def bench_latency(folder: Path, n: int, concurrency: int, latency: float, send_p
 
         # The ceiling of one interpreter: the same sends with nothing of drawwatch around them,
         # the URL's plugin alone in as many threads as deliver_due has messages in flight.
-        def send(i: int) -> None:
+        def plugin_alone(i: int) -> None:
             assert apprise.Apprise.instantiate(sink.url(alert_path(i))).notify(body=body, title=title)
 
         def own(i: int) -> None:  # drawwatch's send path: its plugin, over kept connections
             assert plugin_for(sink.url(alert_path(i))).notify(body=body, title=title)
 
-        for what, one, kept in (("its plugin alone", send, None),
+        for what, one, kept in (("its plugin alone", plugin_alone, None),
                                 ("drawwatch's send path alone", own, keepalive.connections(concurrency))):
             with ThreadPoolExecutor(concurrency, initializer=keepalive.start_thread if kept else None,
                                     initargs=(kept,) if kept else ()) as pool:

@@ -1,12 +1,16 @@
 """One message to one Apprise URL: rendered in the channel's format, sent, its outcome read.
 
-The URL's Apprise plugin sends in a worker thread of a pool sized to the deliverer's
-concurrency. Apprise's own ``async_notify`` runs every send in a process-wide pool of
-CPU count + 4 threads (6 on a 2-CPU machine): with a channel that takes 50 ms to answer,
-that caps a deliverer at 120 messages/s whatever its ``concurrency``, and its dispatch
-around one plugin costs more CPU than the send. The send threads keep their HTTP
-connections open between messages (``notifier.keepalive``). Why a send failed is read
-from the plugin's own warnings, recorded for that send only (``ratelimit.Observed``).
+``attempt`` makes the URL's Apprise plugin, renders the message and sends it, in a send
+thread: one of the deliverer's own, in a pool sized to its concurrency, or one of a send
+process's (``notifier.sendprocs``, ``[delivery] send_processes``); the same function
+either way, its outcome in plain values. Apprise's own ``async_notify`` runs every send in
+a process-wide pool of CPU count + 4 threads (6 on a 2-CPU machine): with a channel that
+takes 50 ms to answer, that caps a deliverer at 120 messages/s whatever its
+``concurrency``, and its dispatch around one plugin costs more CPU than the send. The
+send threads keep their HTTP connections open between messages (``notifier.keepalive``).
+Why a send failed is read from the plugin's own warnings, recorded for that send only
+(``ratelimit.Observed``). Rate-limited channels are closed in the deliverer
+(``ratelimit.CHANNELS``), whichever process sent.
 """
 from __future__ import annotations
 
@@ -20,9 +24,9 @@ from pathlib import Path
 from notifier import keepalive, ratelimit
 from notifier.config import DeliverySettings, NotifierConfig
 from notifier.once import once
-from notifier.sendprocs import SendProcesses
 from notifier.render import render
 from notifier.secrets import mask, mask_url
+from notifier.sendprocs import SendProcesses
 from store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -74,9 +78,9 @@ def senders(delivery: DeliverySettings) -> Executor:
     global _pool, _processes
     if processes := delivery.processes:
         # Each process's share of the slots, and a few spare for a message to several URLs
-        # (a send per URL). Measured: 900-940 messages/s with 36 threads each at
-        # concurrency 64, 780-860/s with 64 each (more threads, each woken less often,
-        # cost more CPU per message).
+        # (a send per URL). Not twice the share, as below: at concurrency 64 in two
+        # processes, 36 threads each sent 900-940 messages/s and 64 each 780-860/s, at more
+        # CPU per message (bench/scale.py part (b), one run each).
         threads = -(-delivery.concurrency // processes) + 4
         if _processes is None or (_processes.processes, _processes.threads) != (processes, threads):
             if _processes is not None:
@@ -141,7 +145,8 @@ class Sent:
 
     ok: bool = False
     refused: bool = False  # not a URL Apprise can send to
-    error: str = ""  # what raised (a template, a plugin bug), already masked
+    error: str = ""  # what raised (a template, a plugin bug); unmasked: a send process
+    # knows none of the secrets the deliverer masks (``secrets.remember``)
     seen: ratelimit.Observed | None = None
     channel: str = ""  # the channel's key, when it asked to wait
 
@@ -162,7 +167,7 @@ def attempt(url: str, kind: str, context: dict, templates: Path | None) -> Sent:
         ok = ratelimit.watching(seen).run(plugin.notify, body=body, title=title, body_format=fmt)
         return Sent(bool(ok), seen=seen, channel=ratelimit.channel_key(plugin) if seen.limited else "")
     except Exception as exc:  # a template or plugin bug must cost one message, not the round
-        return Sent(error=mask(f"{type(exc).__name__}: {exc}"))
+        return Sent(error=f"{type(exc).__name__}: {exc}")
 
 
 def _closed_until(url: str, now: dt.datetime) -> dt.datetime | None:
@@ -193,8 +198,10 @@ async def send_to_url(url: str, kind: str, context: dict, settings: NotifierConf
         return UrlOutcome(url, False, mask(f"{type(exc).__name__}: {exc}"))
     if sent.refused:
         return UrlOutcome(url, False, "not a notification URL Apprise can send to")
-    if sent.error or sent.ok:
-        return UrlOutcome(url, sent.ok, sent.error)
+    if sent.ok:
+        return UrlOutcome(url, True)
+    if sent.error:
+        return UrlOutcome(url, False, mask(sent.error))
     seen = sent.seen
     error = mask("; ".join(dict.fromkeys(seen.warnings)) or "the channel did not accept it")
     if not seen.limited:

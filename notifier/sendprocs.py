@@ -59,6 +59,10 @@ class _Process:
         try:
             self.process = subprocess.Popen([sys.executable, "-m", "notifier.sendprocs", str(threads), levels],
                                             stdin=jobs_in, stdout=results_out, env=env)
+        except BaseException:
+            os.close(jobs_out)
+            os.close(results_in)
+            raise
         finally:
             os.close(jobs_in)
             os.close(results_out)
@@ -66,7 +70,9 @@ class _Process:
         self.results = Connection(results_in, writable=False)
         self.held: dict[int, Future] = {}
         self.answered = 0  # sends whose outcome came back
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # ``held``, ``answered``, ``ended``
+        # Writing a job is not done under ``lock``: the reader must never wait for a write.
+        self.writing = threading.Lock()
         self.ended = False
         self.reader = threading.Thread(target=self._read, name=f"drawwatch-send-{self.process.pid}", daemon=True)
         self.reader.start()
@@ -77,10 +83,13 @@ class _Process:
             if self.ended:
                 raise SendProcessEnded("the send process had ended")
             self.held[number] = future
-            try:
+        try:
+            with self.writing:
                 self.jobs.send((number, *job))
-            except OSError as exc:  # it ended between two sends; the reader fails what it held
-                del self.held[number]
+        except OSError as exc:  # it ended meanwhile
+            with self.lock:
+                mine = self.held.pop(number, None) is not None
+            if mine:  # else the reader has failed this send with the rest it held
                 raise SendProcessEnded(f"the send process had ended ({exc})") from None
 
     def _read(self) -> None:
@@ -116,7 +125,7 @@ class _Process:
 
     def close(self) -> None:
         """No more jobs: the process finishes the sends it holds and exits."""
-        with self.lock:
+        with self.writing:
             self.jobs.close()
 
 

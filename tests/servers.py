@@ -10,9 +10,17 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog of 5 drops the SYNs of a burst of connections (a deliverer
+    # at concurrency 40 opens 40 at once); the kernel resends them only after 1 s, then 3 s,
+    # so a send could outlast its 5 s answer timeout without the server ever seeing it. A real
+    # web server listens with a backlog in the hundreds.
+    request_queue_size = 256
+
+
 def loopback_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     """``handler`` answering on 127.0.0.1 (a free port), from a daemon thread."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
