@@ -312,6 +312,7 @@ def bench_processes(server: PostgresServer, server_url: str, folder: Path, n: in
             assert load(cluster.engine, sink.url, n, held=True) == n
             cluster.start(count)
             used = [cpu_seconds(p.proc.pid) for p in cluster.procs], sink.cpu(), postgres_cpu(server)
+            commits = committed_transactions(cluster.engine)
             committed = cluster.enqueue(n)
             done = wait_received(sink, n, timeout=600)
             rates[count] = n / (done - committed)
@@ -321,6 +322,8 @@ def bench_processes(server: PostgresServer, server_url: str, folder: Path, n: in
             counts_seen = sink.counts()
             twice = sum(c - 1 for c in counts_seen.values() if c > 1)
             assert wait_sent(cluster.engine, n, 30) == n
+            time.sleep(1.5)  # a backend reports its counts at most once a second
+            commits = committed_transactions(cluster.engine) - commits
         finally:
             cluster.stop()
             sink.stop()
@@ -330,6 +333,13 @@ def bench_processes(server: PostgresServer, server_url: str, folder: Path, n: in
         print(f"    CPU per message: the deliverers {deliverers_cpu / n * 1000:.2f} ms, the sink {sink_cpu / n * 1000:.2f} ms,"
               f" PostgreSQL {db_cpu / n * 1000:.2f} ms ({os.cpu_count()} CPUs / their sum = "
               f"{os.cpu_count() / ((deliverers_cpu + sink_cpu + db_cpu) / n):,.0f}/s at most)")
+        print(f"    {n / commits:.1f} messages per committed transaction ({commits:,} in all)")
+
+
+def committed_transactions(engine) -> int:
+    """Transactions committed in the cluster's database so far (the counting ones included)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")).scalar()
 
 
 def claims(engine) -> set[tuple[int, str]]:
