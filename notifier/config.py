@@ -5,8 +5,8 @@ notifier an object holding these sections and the subscribers (``NotifierConfig`
 """
 from __future__ import annotations
 
-from pathlib import Path
 import os
+from pathlib import Path
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
