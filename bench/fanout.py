@@ -10,8 +10,8 @@ Prints:
       points, a profile window; the stored draws are the 2026 updates page and both
       ledgers without it). The profiles are stored and indexed first, as a subscriber
       sync leaves them (that time is printed apart).
-  (b) delivering M outbox rows (default 10,000) to a local webhook (a threaded HTTP
-      server on 127.0.0.1, in its own process, counting POSTs) with ``notifier.deliver.deliver_due`` at the
+  (b) delivering M outbox rows (default 10,000) to a local webhook (``bench/sink.py``, on
+      127.0.0.1 in processes of its own, counting POSTs) with ``notifier.deliver.deliver_due`` at the
       configured concurrency, next to a plain sequential Apprise loop on the same sink.
 
 Run:  python bench/fanout.py [--profiles 100000] [--engine sqlite|postgresql] [--notifications 10000]
@@ -28,9 +28,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from itertools import islice
-import multiprocessing
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +46,7 @@ from scraper.sources.express_entry.parse import parse_express_entry  # noqa: E40
 from scraper.sources.oinp.parse import merge_oinp, parse_oinp_ledger  # noqa: E402
 from scraper.records import ParseResult  # noqa: E402
 from scraper.sources.registry import SOURCES  # noqa: E402
+from bench.sink import Sink  # noqa: E402
 from configfile import Settings  # noqa: E402
 from store.db import make_engine, session  # noqa: E402
 from store.ingest import ingest  # noqa: E402
@@ -60,61 +59,6 @@ EE_URL = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en
 EE_SNAPSHOT = "ee_rounds_123_en.2026-04-21.raw.json"
 ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 LEDGERS = ("oinp_invitations_apply.2026-06-19.md", "oinp_express_entry_notifications_interest.2026-06-19.md")
-
-
-# -- the sink ---------------------------------------------------------------------------
-
-
-def _serve_sink(ports, posts, latency: float) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if latency:
-                time.sleep(latency)  # a real channel's answer takes this long
-            with posts.get_lock():
-                posts.value += 1
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    ports.put(server.server_address[1])
-    server.serve_forever()
-
-
-class Sink:
-    """A webhook on 127.0.0.1 that answers every POST 200 and counts them.
-
-    It runs in its own process, as a real channel would: in the benchmark's process its
-    request handling would compete for the interpreter lock with the sender measured.
-    """
-
-    def __init__(self, latency: float = 0.0) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._posts = ctx.Value("q", 0)
-        ports = ctx.Queue()
-        self._process = ctx.Process(target=_serve_sink, args=(ports, self._posts, latency), daemon=True)
-        self._process.start()
-        self.port = ports.get(timeout=30)
-
-    @property
-    def posts(self) -> int:
-        return self._posts.value
-
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.port}/hook"
-
-    def stop(self) -> None:
-        self._process.terminate()
-        self._process.join(10)
 
 
 # -- subscribers ------------------------------------------------------------------------
@@ -266,6 +210,11 @@ def fill_outbox(engine, url: str, wanted: int) -> int:
         return s.exec(select(func.count()).select_from(Notification)).one()
 
 
+def posts(sink: Sink) -> int:
+    """POSTs the sink answered, to whatever path."""
+    return sum(sink.counts().values())
+
+
 def bench_delivery(m: int, concurrency: int | None, folder: Path, latency: float = 0.0) -> None:
     import apprise
 
@@ -277,7 +226,7 @@ def bench_delivery(m: int, concurrency: int | None, folder: Path, latency: float
     sink = Sink(latency)
     try:
         engine = make_engine(f"sqlite:///{folder / 'deliver.db'}")
-        queued = fill_outbox(engine, sink.url, m)
+        queued = fill_outbox(engine, sink.url(), m)
         settings = Settings()
         if concurrency:
             settings.delivery.concurrency = concurrency
@@ -290,20 +239,20 @@ def bench_delivery(m: int, concurrency: int | None, folder: Path, latency: float
             body_context = _item_of(note, draw_context(s.get(Draw, note.draw_id)), "subscriber")
         engine.dispose()
         print(f"  deliver_due, concurrency {settings.delivery.concurrency}: {queued:,} rows, {report}; "
-              f"sink counted {sink.posts:,} POSTs; {sent:,} rows marked sent")
+              f"sink counted {posts(sink):,} POSTs; {sent:,} rows marked sent")
         print(f"    {took:6.2f} s   {queued / took:8,.0f} notifications/s")
 
         title, body = render_message("alert", "text", body_context)
-        before = sink.posts
+        before = posts(sink)
         start = time.perf_counter()
         ok = 0
         for _ in range(m):
             sender = apprise.Apprise()
-            sender.add(sink.url)
+            sender.add(sink.url())
             ok += bool(sender.notify(body=body, title=title))
         took = time.perf_counter() - start
         print(f"  sequential apprise.Apprise().notify loop: {m:,} messages, {ok:,} accepted, "
-              f"sink counted {sink.posts - before:,} POSTs")
+              f"sink counted {posts(sink) - before:,} POSTs")
         print(f"    {took:6.2f} s   {m / took:8,.0f} notifications/s")
     finally:
         sink.stop()
