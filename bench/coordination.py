@@ -20,7 +20,6 @@ Run:  python bench/coordination.py [--trials 5] [--lease 6] [--idle 120] [--poll
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import statistics
 import sys
@@ -31,16 +30,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procfs import cpu_seconds, resident_mib  # noqa: E402
 from store.db import make_engine, session as open_session  # noqa: E402
 from store.leases import HEALTH, Holder, claim, crawl_lease  # noqa: E402
-from tests.cluster import (EE, FEED, crawl_runs, create_database, ee_config, lease,  # noqa: E402
+from tests.cluster import (FEED, crawl_runs, create_database, ee_config, lease,  # noqa: E402
                            wait_until)
 from tests.pg import PostgresServer, find_bindir  # noqa: E402
 from tests.servers import Site  # noqa: E402
 from tests.service_harness import ServiceProcess  # noqa: E402
 
 SNAPSHOT = ROOT / "tests" / "data" / "ee_rounds_123_en.2026-04-02.raw.json"
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def refresh_ms(url: str, rounds: int = 300) -> tuple[float, float]:
@@ -56,18 +55,6 @@ def refresh_ms(url: str, rounds: int = 300) -> tuple[float, float]:
     engine.dispose()
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95)]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def connections(engine) -> int:
@@ -104,7 +91,7 @@ def idle_costs(server_url: str, folder: Path, site: Site, args) -> None:
         used = cpu_seconds(proc.proc.pid) - before[label]
         what = {"holder": "crawler holding the feed", "standby": "crawler on standby",
                 "deliverer": "deliverer, nothing to send"}[label]
-        print(f"   {what:28s} {used * 3600 / args.idle:7.1f} CPU s/hour   {rss_mib(proc.proc.pid):6.1f} MiB resident")
+        print(f"   {what:28s} {used * 3600 / args.idle:7.1f} CPU s/hour   {resident_mib(proc.proc.pid):6.1f} MiB resident")
     for proc in procs.values():
         proc.stop()
     engine.dispose()

@@ -55,7 +55,8 @@ from notifier.render import draw_context, render  # noqa: E402
 from notifier.send import plugin_for  # noqa: E402
 from notifier.wake import notify_outbox  # noqa: E402
 from bench.outbox_load import alert_path, load, release  # noqa: E402
-from bench.sink import Sink, cpu_seconds  # noqa: E402
+from bench.procfs import cpu_seconds, resident_mib  # noqa: E402
+from bench.sink import Sink  # noqa: E402
 from store.db import make_engine, session as open_session  # noqa: E402
 from store.models import Draw, Notification  # noqa: E402
 from tests.pg import PostgresServer, find_bindir  # noqa: E402
@@ -87,11 +88,6 @@ def one_round(folder: Path, sink: Sink, n: int, concurrency: int,
     assert sent(engine) == n, report
     engine.dispose()
     return wall, cpu + helpers_cpu, report, helpers_cpu
-
-
-def resident_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
 def the_message(folder: Path, sink: Sink) -> tuple[str, str]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procfs import cpu_seconds, resident_mib  # noqa: E402
 from tests.configs import sources_off  # noqa: E402
 from tests.md_render import render  # noqa: E402
 from tests.servers import Site  # noqa: E402
@@ -149,17 +151,10 @@ def poller(config: str, polls: int) -> None:
     """Child: baseline every source, then ``polls`` idle polls, each followed by an outbox
     sweep (as the sender's timer does); prints JSON."""
     import asyncio
-    import resource
 
     from scheduler import App
     from scraper.crawl import run_in_reactor
     from scraper.service import Service
-
-    def rss_mib() -> float:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     app = App(config)
     service = Service(app.settings, app.engine, matcher=app.matcher())
@@ -171,7 +166,7 @@ def poller(config: str, polls: int) -> None:
         await service.send_due()
         out = {"sources": service.names, "baseline": [o.run.outcome if o else "crashed" for o in baseline],
                "cpu": [], "source_cpu": {n: [] for n in service.names}, "sweep_cpu": [],
-               "rss_mib": {0: rss_mib()}, "outcomes": set()}
+               "rss_mib": {0: resident_mib(os.getpid())}, "outcomes": set()}
         for i in range(1, polls + 1):
             outcomes = []
             for name in service.names:  # one after the other: each source's own CPU
@@ -184,7 +179,7 @@ def poller(config: str, polls: int) -> None:
             out["sweep_cpu"].append(time.process_time() - start)
             out["outcomes"].update(o.run.outcome if o else "crashed" for o in outcomes)
             if i in (10, polls):
-                out["rss_mib"][i] = rss_mib()
+                out["rss_mib"][i] = resident_mib(os.getpid())
         out["outcomes"] = sorted(out["outcomes"])
         return out
 
@@ -214,13 +209,8 @@ def idle_polls(polls: int) -> dict:
 # -- 3b. the same, on the real process ------------------------------------------------
 
 def _proc_figures(pid: int) -> tuple[float, float]:
-    """(resident MiB, CPU seconds so far) of process ``pid``, from /proc."""
-    import os
-
-    rss = next(int(line.split()[1]) / 1024 for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-               if line.startswith("VmRSS:"))
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """(resident MiB, CPU seconds so far) of process ``pid``."""
+    return resident_mib(pid), cpu_seconds(pid)
 
 
 def real_process_polls(polls: int) -> dict:

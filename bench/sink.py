@@ -15,16 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-import os
 import urllib.request
 import zlib
 
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of process ``pid`` so far (Linux: /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from bench.procfs import cpu_seconds
 
 
 class _Hook(asyncio.Protocol):
